@@ -1,0 +1,50 @@
+# zkpg: ZooKeeper rebuilt as a PostgreSQL extension (PGXS)
+
+MODULE_big = zkpg
+OBJS = \
+	src/zkpg.o \
+	src/bgworker.o \
+	src/errors.o \
+	src/shmem.o \
+	src/path.o \
+	src/acl.o \
+	src/txn_codec.o \
+	src/request_queue.o \
+	src/sessions.o \
+	src/datatree.o \
+	src/prep_processor.o \
+	src/txnlog.o \
+	src/quorum_peer.o \
+	src/applier.o \
+	src/zk_functions.o \
+	src/status.o
+
+EXTENSION = zkpg
+DATA = sql/zkpg--0.1.sql
+PGFILEDESC = "zkpg - ZooKeeper as a PostgreSQL extension"
+
+PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
+PG_CFLAGS = -Wall -Werror
+SHLIB_LINK_INTERNAL = $(libpq)
+
+REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security
+REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_regress
+
+TAP_TESTS = 1
+PROVE_FLAGS = -I $(srcdir)/test
+
+EXTRA_CLEAN = tmp_check tmp_check_regress test/zkbench
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The TAP suites live in test/t rather than t/.
+prove-installcheck:
+	rm -rf '$(CURDIR)'/tmp_check && mkdir -p '$(CURDIR)'/tmp_check && \
+	cd $(srcdir)/test && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+	   PGPORT='6$(DEF_PGPORT)' PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	   $(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
+
+test/zkbench: test/zkbench.c
+	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) -lpq -lpthread -lm

@@ -1,0 +1,158 @@
+/* zkpg--0.1.sql: ZooKeeper as a PostgreSQL extension */
+
+\echo Use "CREATE EXTENSION zkpg" to load this file. \quit
+
+CREATE SCHEMA zkpg;
+
+-- The znode tree.  cversion is derived: 2 * child_creates - num_children.
+CREATE TABLE zkpg.znode (
+	path			text COLLATE "C" PRIMARY KEY,
+	parent			text COLLATE "C" NOT NULL,
+	data			bytea NOT NULL,
+	acl				text[] NOT NULL,
+	czxid			bigint NOT NULL,
+	mzxid			bigint NOT NULL,
+	pzxid			bigint NOT NULL,
+	ctime			timestamptz NOT NULL,
+	mtime			timestamptz NOT NULL,
+	version			integer NOT NULL,
+	aversion		integer NOT NULL,
+	child_creates	integer NOT NULL,
+	num_children	integer NOT NULL,
+	ephemeral_owner bigint NOT NULL,
+	kind			smallint NOT NULL,		-- 0 normal, 1 container, 2 TTL
+	ttl_ms			bigint NOT NULL
+);
+CREATE INDEX znode_children ON zkpg.znode (parent, path);
+CREATE INDEX znode_ephemerals ON zkpg.znode (ephemeral_owner) WHERE ephemeral_owner <> 0;
+
+-- Open sessions, created and closed by txns.
+CREATE TABLE zkpg.session (
+	session_id		bigint PRIMARY KEY,
+	owner			integer NOT NULL,
+	timeout_ms		integer NOT NULL,
+	created_zxid	bigint NOT NULL
+);
+
+-- The txn log: encoded txns by zxid.
+CREATE TABLE zkpg.txnlog (
+	zxid			bigint PRIMARY KEY,
+	txn				bytea NOT NULL
+);
+
+-- acceptedEpoch, currentEpoch, applied zxid.
+CREATE TABLE zkpg.peer_state (
+	key				text PRIMARY KEY,
+	value			bigint NOT NULL
+);
+
+REVOKE ALL ON ALL TABLES IN SCHEMA zkpg FROM PUBLIC;
+GRANT USAGE ON SCHEMA zkpg TO PUBLIC;
+
+CREATE FUNCTION zkpg.initialize_tree() RETURNS void
+	AS 'MODULE_PATHNAME', 'zkpg_initialize_tree' LANGUAGE C;
+SELECT zkpg.initialize_tree();
+DROP FUNCTION zkpg.initialize_tree();
+
+-- ZooKeeper's Stat.
+CREATE TYPE zk_stat AS (
+	czxid			bigint,
+	mzxid			bigint,
+	ctime			timestamptz,
+	mtime			timestamptz,
+	version			integer,
+	cversion		integer,
+	aversion		integer,
+	ephemeral_owner bigint,
+	data_length		integer,
+	num_children	integer,
+	pzxid			bigint
+);
+
+-- One op of zk_multi; build it with the zk_op_* functions.
+CREATE TYPE zk_op AS (
+	op				text,
+	path			text,
+	data			bytea,
+	version			integer,
+	mode			text,
+	acl				text[],
+	ttl_ms			bigint
+);
+
+-- Writes
+CREATE FUNCTION zk_create(path text, data bytea DEFAULT NULL, mode text DEFAULT 'persistent',
+						  acl text[] DEFAULT NULL, ttl_ms bigint DEFAULT NULL)
+	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_set(path text, data bytea, version integer DEFAULT -1)
+	RETURNS zk_stat AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_delete(path text, version integer DEFAULT -1)
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_set_acl(path text, acl text[], aversion integer DEFAULT -1)
+	RETURNS zk_stat AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_multi(VARIADIC ops zk_op[])
+	RETURNS TABLE (op_index integer, op text, path text, stat zk_stat)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_sync(path text DEFAULT '/')
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION zk_op_create(path text, data bytea DEFAULT NULL, mode text DEFAULT 'persistent',
+							 acl text[] DEFAULT NULL)
+	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT ROW('create', path, data, NULL, mode, acl, NULL)::zk_op $$;
+CREATE FUNCTION zk_op_set(path text, data bytea, version integer DEFAULT -1)
+	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT ROW('set', path, data, version, NULL, NULL, NULL)::zk_op $$;
+CREATE FUNCTION zk_op_delete(path text, version integer DEFAULT -1)
+	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT ROW('delete', path, NULL, version, NULL, NULL, NULL)::zk_op $$;
+CREATE FUNCTION zk_op_check(path text, version integer)
+	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT ROW('check', path, NULL, version, NULL, NULL, NULL)::zk_op $$;
+
+-- Reads
+CREATE FUNCTION zk_get(path text, watch boolean DEFAULT false)
+	RETURNS TABLE (data bytea, czxid bigint, mzxid bigint, ctime timestamptz,
+				   mtime timestamptz, version integer, cversion integer, aversion integer,
+				   ephemeral_owner bigint, data_length integer, num_children integer,
+				   pzxid bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+CREATE FUNCTION zk_exists(path text, watch boolean DEFAULT false)
+	RETURNS zk_stat AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_get_children(path text, watch boolean DEFAULT false)
+	RETURNS SETOF text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_get_acl(path text)
+	RETURNS text[] AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_count_children(path text)
+	RETURNS integer AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_get_ephemerals(prefix text DEFAULT '/')
+	RETURNS SETOF text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Sessions
+CREATE FUNCTION zk_session_id()
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_session_timeout()
+	RETURNS integer AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_close_session()
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Observability
+CREATE FUNCTION zkpg.status_info(
+	OUT myid integer, OUT replication text, OUT state text, OUT leader_id integer,
+	OUT epoch bigint, OUT last_logged_zxid bigint, OUT committed_zxid bigint,
+	OUT applied_zxid bigint, OUT outstanding_requests integer, OUT znode_count bigint,
+	OUT session_count integer, OUT watch_count integer, OUT write_latency_min_ms float8,
+	OUT write_latency_avg_ms float8, OUT write_latency_max_ms float8,
+	OUT writes_measured bigint, OUT database text)
+	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_status_info' LANGUAGE C VOLATILE;
+CREATE VIEW zkpg.status AS SELECT * FROM zkpg.status_info();
+GRANT SELECT ON zkpg.status TO PUBLIC;
+
+-- Checks, for superusers: the digest of the tree and of the tree that
+-- replaying the whole log from scratch gives.
+CREATE FUNCTION zkpg.tree_digest() RETURNS text
+	AS 'MODULE_PATHNAME', 'zkpg_tree_digest' LANGUAGE C VOLATILE;
+CREATE FUNCTION zkpg.log_replay_digest() RETURNS text
+	AS 'MODULE_PATHNAME', 'zkpg_log_replay_digest' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION zkpg.tree_digest() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION zkpg.log_replay_digest() FROM PUBLIC;

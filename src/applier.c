@@ -1,0 +1,250 @@
+/*-------------------------------------------------------------------------
+ *
+ * applier.c
+ *	  The applier worker: applies committed txns to the tree tables in
+ *	  zxid order and wakes the backends waiting for them (ZooKeeper's
+ *	  CommitProcessor + FinalRequestProcessor).
+ *
+ * 1. It owns applied_zxid.  At start it reads the durable value, which
+ *	  was committed together with the tree change it stands for, and
+ *	  publishes it; the peer worker waits for that before deciding on new
+ *	  txns.
+ * 2. Each round takes the logged txns in (applied, committed], applies
+ *	  them in one transaction with the new applied zxid, and commits
+ *	  asynchronously: the log is durable, so after a crash the same txns
+ *	  are applied again from the durable applied zxid, exactly once.
+ * 3. Only after the commit does it publish applied_zxid and complete the
+ *	  waiting backends' slots, so that a woken backend reads its write.
+ *
+ * IDENTIFICATION
+ *	  src/applier.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "applier.h"
+#include "bgworker.h"
+#include "datatree.h"
+#include "request_queue.h"
+#include "shmem.h"
+#include "txn_codec.h"
+#include "txnlog.h"
+#include "zkpg.h"
+
+#define APPLY_BATCH 1000
+
+static void applier_startup(void);
+static bool applier_round(MemoryContext round_cxt);
+
+/*
+ * Apply one txn to tree; fill per-op results.  Returns the change in the
+ * number of znodes.
+ */
+int64
+ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults)
+{
+	int64		delta = 0;
+	int			i;
+
+	*nresults = 0;
+	switch (txn->type)
+	{
+		case ZK_OP_ERROR:
+			return 0;
+		case ZK_OP_CREATESESSION:
+			ZkTreeAddSession(tree, txn->session_id, txn->owner, txn->timeout_ms, txn->zxid);
+			return 0;
+		case ZK_OP_CLOSESESSION:
+			{
+				List	   *paths = ZkTreeSessionEphemerals(tree, txn->session_id);
+				ListCell   *lc;
+
+				foreach(lc, paths)
+				{
+					ZkTreeDelete(tree, (char *) lfirst(lc), txn->zxid);
+					delta--;
+				}
+				ZkTreeRemoveSession(tree, txn->session_id);
+				return delta;
+			}
+	}
+
+	for (i = 0; i < txn->nops; i++)
+	{
+		const ZkOp *op = &txn->ops[i];
+		ZkOpResult *r = &results[i];
+
+		memset(r, 0, sizeof(ZkOpResult));
+		r->seq = -1;
+		switch (op->type)
+		{
+			case ZK_OP_CREATE:
+				ZkTreeCreate(tree, op, txn->zxid, txn->time, &r->stat);
+				r->has_stat = true;
+				if (ZK_MODE_IS_SEQUENTIAL(op->mode))
+					r->seq = op->parent_creates - 1;
+				delta++;
+				break;
+			case ZK_OP_DELETE:
+				ZkTreeDelete(tree, op->path, txn->zxid);
+				delta--;
+				break;
+			case ZK_OP_SETDATA:
+				ZkTreeSetData(tree, op, txn->zxid, txn->time, &r->stat);
+				r->has_stat = true;
+				break;
+			case ZK_OP_SETACL:
+				ZkTreeSetAcl(tree, op, &r->stat);
+				r->has_stat = true;
+				break;
+			case ZK_OP_CHECK:
+				break;
+			default:
+				elog(ERROR, "zkpg: cannot apply op type %d", op->type);
+		}
+	}
+	*nresults = txn->nops;
+	return delta;
+}
+
+static void
+applier_startup(void)
+{
+	ZkZxid		applied;
+	int64		nodes;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	applied = ZkLogGetState(ZK_STATE_APPLIED_ZXID);
+	nodes = ZkTreeCountNodes(ZkTreeMain());
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	pg_atomic_write_u64(&ZkShmem->applied_zxid, (uint64) applied);
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->znode_count = nodes;
+	ZkShmem->applier_ready = true;
+	LWLockRelease(ZkShmem->state_lock);
+	if (ZkShmem->peer_latch)
+		SetLatch(ZkShmem->peer_latch);
+	elog(LOG, "zkpg applier started at zxid 0x%llx", (unsigned long long) applied);
+}
+
+/*
+ * Apply what is committed and not yet applied.  True if it did anything.
+ */
+static bool
+applier_round(MemoryContext round_cxt)
+{
+	ZkZxid		applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
+	ZkZxid		committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+	MemoryContext old;
+	List	   *txns;
+	ListCell   *lc;
+	ZkCompletion *done;
+	int			ndone = 0;
+	int64		delta = 0;
+	ZkZxid		last = applied;
+
+	if (committed <= applied)
+		return false;
+
+	old = MemoryContextSwitchTo(round_cxt);
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	txns = ZkLogRead(applied, committed, APPLY_BATCH);
+	/* what outlives the transaction lives in round_cxt */
+	done = MemoryContextAlloc(round_cxt, sizeof(ZkCompletion) * Max(list_length(txns), 1));
+	foreach(lc, txns)
+	{
+		ZkLoggedTxn *logged = lfirst(lc);
+		ZkRecord	txn;
+		const char *reason;
+		ZkOpResult *results;
+		int			nresults;
+		int			slot;
+
+		reason = ZkDecodeTxn(logged->data, logged->len, &txn);
+		if (reason != NULL)
+			elog(ERROR, "zkpg: logged txn 0x%llx is corrupt: %s",
+				 (unsigned long long) logged->zxid, reason);
+		results = MemoryContextAlloc(round_cxt, sizeof(ZkOpResult) * Max(txn.nops, 1));
+		delta += ZkApplyTxn(ZkTreeMain(), &txn, results, &nresults);
+		last = txn.zxid;
+
+		slot = ZkSlotForSession(txn.session_id);
+		if (slot >= 0)
+		{
+			ZkCompletion *c = &done[ndone++];
+
+			c->slot = slot;
+			c->session_id = txn.session_id;
+			c->cxid = txn.cxid;
+			c->err = txn.type == ZK_OP_ERROR ? txn.err : ZK_OK;
+			c->failed_index = txn.failed_index;
+			c->zxid = txn.zxid;
+			c->nresults = nresults;
+			c->results = results;
+			c->closes_session = (txn.type == ZK_OP_CLOSESESSION);
+		}
+	}
+	ZkLogSetState(ZK_STATE_APPLIED_ZXID, last);
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(round_cxt);
+
+	pg_atomic_write_u64(&ZkShmem->applied_zxid, (uint64) last);
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->znode_count += delta;
+	LWLockRelease(ZkShmem->state_lock);
+	ZkCompleteRequests(done, ndone);
+	if (ZkShmem->peer_latch)
+		SetLatch(ZkShmem->peer_latch);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(round_cxt);
+	return true;
+}
+
+void
+ZkApplierMain(Datum arg)
+{
+	MemoryContext round_cxt;
+
+	ZkWorkerStart("zkpg applier");
+
+	/* the log is durable: the apply may commit asynchronously */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->applier_latch = MyLatch;
+	ZkShmem->applier_ready = false;
+	LWLockRelease(ZkShmem->state_lock);
+
+	ZkWorkerWaitForExtension();
+	applier_startup();
+
+	round_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg applier round",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		ZkWorkerCheckSignals();
+		if (applier_round(round_cxt))
+			continue;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * applier.h
+ *	  Applies committed txns in zxid order.
+ *
+ * IDENTIFICATION
+ *	  src/applier.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_APPLIER_H
+#define ZKPG_APPLIER_H
+
+#include "datatree.h"
+#include "shmem.h"
+#include "zkpg.h"
+
+/* called by the applier and by the log replay check */
+extern int64 ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results,
+						int *nresults);
+
+#endif							/* ZKPG_APPLIER_H */

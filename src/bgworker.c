@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * bgworker.c
+ *	  What every zkpg background worker does at start: signals, the
+ *	  connection to zkpg.database, transaction settings, and waiting for
+ *	  CREATE EXTENSION zkpg.
+ *
+ * IDENTIFICATION
+ *	  src/bgworker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+
+#include "bgworker.h"
+#include "zkpg.h"
+
+void
+ZkWorkerStart(const char *name)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(zk_database, NULL, 0);
+	pgstat_report_appname(name);
+
+	/* the workers read with fresh snapshots whatever the server default */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+void
+ZkWorkerCheckSignals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/*
+ * Sleep until the extension exists in zkpg.database.
+ */
+void
+ZkWorkerWaitForExtension(void)
+{
+	bool		logged = false;
+
+	for (;;)
+	{
+		bool		installed;
+
+		StartTransactionCommand();
+		installed = OidIsValid(get_extension_oid("zkpg", true));
+		CommitTransactionCommand();
+		if (installed)
+			return;
+		if (!logged)
+		{
+			elog(LOG, "zkpg worker waiting for CREATE EXTENSION zkpg in database \"%s\"",
+				 zk_database);
+			logged = true;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 200, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		ZkWorkerCheckSignals();
+	}
+}

@@ -1,0 +1,712 @@
+/*-------------------------------------------------------------------------
+ *
+ * datatree.c
+ *	  The znode tree as rows of zkpg.znode, and the session table
+ *	  (ZooKeeper's DataTree).
+ *
+ * Every statement goes through SPI with a plan prepared once per tree.
+ * Reads run with the latest snapshot, not the caller's: a client in a
+ * REPEATABLE READ transaction still sees its own writes, which the
+ * applier committed after the transaction's snapshot was taken.  Reads
+ * and writes run as the bootstrap superuser, because ordinary roles may
+ * use the API but not touch the tables.
+ *
+ * Writes are made only by the applier, in zxid order, from txns whose
+ * validity the request processor established; a write that finds the
+ * tree in another state than the txn expects is a bug and an ERROR.
+ *
+ * The same functions work on a scratch copy of the tables in pg_temp,
+ * which the log replay check uses (zkpg.log_replay_digest()).
+ *
+ * IDENTIFICATION
+ *	  src/datatree.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "datatree.h"
+#include "path.h"
+#include "zkpg.h"
+
+typedef enum TreePlan
+{
+	P_GET,
+	P_GET_DATA,
+	P_CHILDREN,
+	P_COUNT_RANGE,
+	P_COUNT_ALL,
+	P_EPHEMERALS,
+	P_INSERT,
+	P_PARENT_ADD,
+	P_DELETE,
+	P_PARENT_DEL,
+	P_SETDATA,
+	P_SETACL,
+	P_SESSION_ADD,
+	P_SESSION_DEL,
+	P_SESSIONS,
+	P_DIGEST,
+	NUM_TREE_PLANS
+} TreePlan;
+
+struct ZkTree
+{
+	char	   *znode_rel;
+	char	   *session_rel;
+	SPIPlanPtr	plans[NUM_TREE_PLANS];
+};
+
+typedef struct TreeAccess
+{
+	Oid			save_user;
+	int			save_sec;
+	MemoryContext caller;
+} TreeAccess;
+
+#define STAT_COLUMNS \
+	"czxid, mzxid, pzxid, ctime, mtime, version, aversion, child_creates, " \
+	"num_children, ephemeral_owner, kind, ttl_ms, octet_length(data), acl"
+
+static ZkTree *main_tree = NULL;
+
+static SPIPlanPtr tree_plan(ZkTree *tree, TreePlan which);
+static void tree_begin(TreeAccess *acc);
+static void tree_end(TreeAccess *acc);
+static int	tree_exec(ZkTree *tree, TreePlan which, Datum *values, const char *nulls,
+					  bool read, long tcount);
+static void tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node,
+							 bool with_data, MemoryContext cxt);
+static Datum acl_to_array(int nacl, char **acl);
+
+ZkTree *
+ZkTreeMain(void)
+{
+	if (main_tree == NULL)
+	{
+		main_tree = MemoryContextAllocZero(TopMemoryContext, sizeof(ZkTree));
+		main_tree->znode_rel = "zkpg.znode";
+		main_tree->session_rel = "zkpg.session";
+	}
+	return main_tree;
+}
+
+static SPIPlanPtr
+tree_plan(ZkTree *tree, TreePlan which)
+{
+	const char *z = tree->znode_rel;
+	char	   *sql = NULL;
+	Oid			types[16];
+	int			nargs = 0;
+	SPIPlanPtr	plan;
+
+	if (tree->plans[which] != NULL)
+		return tree->plans[which];
+
+	switch (which)
+	{
+		case P_GET:
+			sql = psprintf("SELECT " STAT_COLUMNS " FROM %s WHERE path = $1", z);
+			types[nargs++] = TEXTOID;
+			break;
+		case P_GET_DATA:
+			sql = psprintf("SELECT " STAT_COLUMNS ", data FROM %s WHERE path = $1", z);
+			types[nargs++] = TEXTOID;
+			break;
+		case P_CHILDREN:
+			sql = psprintf("SELECT path FROM %s WHERE parent = $1 ORDER BY parent, path", z);
+			types[nargs++] = TEXTOID;
+			break;
+		case P_COUNT_RANGE:
+			sql = psprintf("SELECT count(*) FROM %s WHERE path >= $1 AND path < $2", z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = TEXTOID;
+			break;
+		case P_COUNT_ALL:
+			sql = psprintf("SELECT count(*) FROM %s", z);
+			break;
+		case P_EPHEMERALS:
+			sql = psprintf("SELECT path FROM %s WHERE ephemeral_owner = $1 ORDER BY path", z);
+			types[nargs++] = INT8OID;
+			break;
+		case P_INSERT:
+			sql = psprintf("INSERT INTO %s (path, parent, data, acl, czxid, mzxid, pzxid, "
+						   "ctime, mtime, version, aversion, child_creates, num_children, "
+						   "ephemeral_owner, kind, ttl_ms) "
+						   "VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $6, 0, 0, 0, 0, $7, $8, $9)", z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = TEXTOID;
+			types[nargs++] = BYTEAOID;
+			types[nargs++] = TEXTARRAYOID;
+			types[nargs++] = INT8OID;
+			types[nargs++] = TIMESTAMPTZOID;
+			types[nargs++] = INT8OID;
+			types[nargs++] = INT2OID;
+			types[nargs++] = INT8OID;
+			break;
+		case P_PARENT_ADD:
+			sql = psprintf("UPDATE %s SET child_creates = $2, num_children = num_children + 1, "
+						   "pzxid = $3 WHERE path = $1", z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = INT4OID;
+			types[nargs++] = INT8OID;
+			break;
+		case P_DELETE:
+			sql = psprintf("DELETE FROM %s WHERE path = $1 AND num_children = 0 RETURNING parent", z);
+			types[nargs++] = TEXTOID;
+			break;
+		case P_PARENT_DEL:
+			sql = psprintf("UPDATE %s SET num_children = num_children - 1, pzxid = $2 "
+						   "WHERE path = $1", z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = INT8OID;
+			break;
+		case P_SETDATA:
+			sql = psprintf("UPDATE %s SET data = $2, version = $3, mzxid = $4, mtime = $5 "
+						   "WHERE path = $1 RETURNING " STAT_COLUMNS, z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = BYTEAOID;
+			types[nargs++] = INT4OID;
+			types[nargs++] = INT8OID;
+			types[nargs++] = TIMESTAMPTZOID;
+			break;
+		case P_SETACL:
+			sql = psprintf("UPDATE %s SET acl = $2, aversion = $3 "
+						   "WHERE path = $1 RETURNING " STAT_COLUMNS, z);
+			types[nargs++] = TEXTOID;
+			types[nargs++] = TEXTARRAYOID;
+			types[nargs++] = INT4OID;
+			break;
+		case P_SESSION_ADD:
+			sql = psprintf("INSERT INTO %s (session_id, owner, timeout_ms, created_zxid) "
+						   "VALUES ($1, $2, $3, $4)", tree->session_rel);
+			types[nargs++] = INT8OID;
+			types[nargs++] = INT4OID;
+			types[nargs++] = INT4OID;
+			types[nargs++] = INT8OID;
+			break;
+		case P_SESSION_DEL:
+			sql = psprintf("DELETE FROM %s WHERE session_id = $1", tree->session_rel);
+			types[nargs++] = INT8OID;
+			break;
+		case P_SESSIONS:
+			sql = psprintf("SELECT session_id, owner, timeout_ms FROM %s ORDER BY session_id",
+						   tree->session_rel);
+			break;
+		case P_DIGEST:
+
+			/*
+			 * Everything a client can observe of a node, times as
+			 * microseconds so that the TimeZone setting does not matter.
+			 */
+			sql = psprintf("SELECT md5(string_agg(md5(concat_ws('|', path, md5(data), "
+						   "array_to_string(acl, ','), czxid, mzxid, pzxid, "
+						   "(extract(epoch FROM ctime) * 1000000)::bigint, "
+						   "(extract(epoch FROM mtime) * 1000000)::bigint, version, aversion, "
+						   "child_creates, num_children, ephemeral_owner, kind, ttl_ms)), '' "
+						   "ORDER BY path)) FROM %s", z);
+			break;
+		case NUM_TREE_PLANS:
+			break;
+	}
+
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "zkpg: SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	tree->plans[which] = plan;
+	return plan;
+}
+
+static void
+tree_begin(TreeAccess *acc)
+{
+	acc->caller = CurrentMemoryContext;
+	GetUserIdAndSecContext(&acc->save_user, &acc->save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   acc->save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "zkpg: SPI_connect failed");
+}
+
+static void
+tree_end(TreeAccess *acc)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(acc->save_user, acc->save_sec);
+}
+
+static int
+tree_exec(ZkTree *tree, TreePlan which, Datum *values, const char *nulls,
+		  bool read, long tcount)
+{
+	SPIPlanPtr	plan = tree_plan(tree, which);
+	int			ret;
+
+	if (read)
+		ret = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
+								   InvalidSnapshot, true, false, tcount);
+	else
+		ret = SPI_execute_plan(plan, values, nulls, false, tcount);
+	if (ret < 0)
+		elog(ERROR, "zkpg: tree statement %d failed: %s", (int) which,
+			 SPI_result_code_string(ret));
+	return ret;
+}
+
+static void
+tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node, bool with_data,
+				 MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d;
+	MemoryContext old;
+
+	memset(node, 0, sizeof(ZkNode));
+	node->czxid = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	node->mzxid = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	node->pzxid = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	node->ctime = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+	node->mtime = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+	node->version = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+	node->aversion = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+	node->creates = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	node->num_children = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	node->ephemeral_owner = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	node->kind = DatumGetInt16(SPI_getbinval(tup, desc, 11, &isnull));
+	node->ttl_ms = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
+	node->data_len = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+
+	old = MemoryContextSwitchTo(cxt);
+	d = SPI_getbinval(tup, desc, 14, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			i;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		node->nacl = n;
+		node->acl = palloc(sizeof(char *) * Max(n, 1));
+		for (i = 0; i < n; i++)
+			node->acl[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	}
+	if (with_data)
+	{
+		d = SPI_getbinval(tup, desc, 15, &isnull);
+		if (!isnull)
+		{
+			bytea	   *b = DatumGetByteaPP(d);
+
+			node->data_len = VARSIZE_ANY_EXHDR(b);
+			node->data = palloc(node->data_len + 1);
+			memcpy(node->data, VARDATA_ANY(b), node->data_len);
+		}
+		else
+			node->data = palloc0(1);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static Datum
+acl_to_array(int nacl, char **acl)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(nacl, 1));
+	int			i;
+
+	for (i = 0; i < nacl; i++)
+		elems[i] = CStringGetTextDatum(acl[i]);
+	return PointerGetDatum(construct_array(elems, nacl, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+void
+ZkNodeToStat(const ZkNode *node, ZkStat *stat)
+{
+	stat->czxid = node->czxid;
+	stat->mzxid = node->mzxid;
+	stat->ctime = node->ctime;
+	stat->mtime = node->mtime;
+	stat->version = node->version;
+	stat->cversion = 2 * node->creates - node->num_children;
+	stat->aversion = node->aversion;
+	stat->ephemeral_owner = node->kind == ZK_KIND_NORMAL ? node->ephemeral_owner : 0;
+	stat->data_length = node->data_len;
+	stat->num_children = node->num_children;
+	stat->pzxid = node->pzxid;
+}
+
+/* ---- reads ---- */
+
+bool
+ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+	bool		found;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(path);
+	tree_exec(tree, with_data ? P_GET_DATA : P_GET, values, NULL, true, 1);
+	found = (SPI_processed == 1);
+	if (found)
+		tree_row_to_node(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, node,
+						 with_data, acc.caller);
+	tree_end(&acc);
+	return found;
+}
+
+/* Child names of path, sorted. */
+List *
+ZkTreeGetChildren(ZkTree *tree, const char *path)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+	List	   *names = NIL;
+	uint64		i;
+	size_t		skip = strcmp(path, "/") == 0 ? 1 : strlen(path) + 1;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(path);
+	tree_exec(tree, P_CHILDREN, values, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *child = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(acc.caller);
+
+		names = lappend(names, pstrdup(child + skip));
+		MemoryContextSwitchTo(old);
+	}
+	tree_end(&acc);
+	return names;
+}
+
+/* All descendants of path (ZooKeeper's getAllChildrenNumber). */
+int64
+ZkTreeCountDescendants(ZkTree *tree, const char *path)
+{
+	TreeAccess	acc;
+	Datum		values[2];
+	bool		isnull;
+	int64		n;
+
+	tree_begin(&acc);
+	if (strcmp(path, "/") == 0)
+	{
+		tree_exec(tree, P_COUNT_ALL, NULL, NULL, true, 0);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) - 1;
+	}
+	else
+	{
+		/* with the C collation, path/... sorts in [path/, path0) */
+		values[0] = CStringGetTextDatum(psprintf("%s/", path));
+		values[1] = CStringGetTextDatum(psprintf("%s0", path));
+		tree_exec(tree, P_COUNT_RANGE, values, NULL, true, 0);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	tree_end(&acc);
+	return n;
+}
+
+List *
+ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+	List	   *paths = NIL;
+	uint64		i;
+
+	tree_begin(&acc);
+	values[0] = Int64GetDatum(session_id);
+	tree_exec(tree, P_EPHEMERALS, values, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		paths = lappend(paths, MemoryContextStrdup(acc.caller, p));
+	}
+	tree_end(&acc);
+	return paths;
+}
+
+List *
+ZkTreeSessions(ZkTree *tree)
+{
+	TreeAccess	acc;
+	List	   *rows = NIL;
+	uint64		i;
+
+	tree_begin(&acc);
+	tree_exec(tree, P_SESSIONS, NULL, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		ZkSessionRow *row = MemoryContextAlloc(acc.caller, sizeof(ZkSessionRow));
+
+		row->session_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		row->owner = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		row->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		{
+			MemoryContext old = MemoryContextSwitchTo(acc.caller);
+
+			rows = lappend(rows, row);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	tree_end(&acc);
+	return rows;
+}
+
+int64
+ZkTreeCountNodes(ZkTree *tree)
+{
+	TreeAccess	acc;
+	bool		isnull;
+	int64		n;
+
+	tree_begin(&acc);
+	tree_exec(tree, P_COUNT_ALL, NULL, NULL, true, 0);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	tree_end(&acc);
+	return n;
+}
+
+char *
+ZkTreeDigest(ZkTree *tree)
+{
+	TreeAccess	acc;
+	char	   *digest;
+
+	tree_begin(&acc);
+	tree_exec(tree, P_DIGEST, NULL, NULL, true, 0);
+	digest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	digest = MemoryContextStrdup(acc.caller, digest ? digest : "");
+	tree_end(&acc);
+	return digest;
+}
+
+/* ---- writes (the applier) ---- */
+
+void
+ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
+			 ZkStat *stat)
+{
+	TreeAccess	acc;
+	Datum		values[9];
+	char	   *parent = ZkParentPath(op->path);
+	bytea	   *data = palloc(VARHDRSZ + op->data_len);
+	int16		kind;
+
+	SET_VARSIZE(data, VARHDRSZ + op->data_len);
+	if (op->data_len > 0)
+		memcpy(VARDATA(data), op->data, op->data_len);
+	kind = op->mode == ZK_MODE_CONTAINER ? ZK_KIND_CONTAINER :
+		ZK_MODE_IS_TTL(op->mode) ? ZK_KIND_TTL : ZK_KIND_NORMAL;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(op->path);
+	values[1] = CStringGetTextDatum(parent);
+	values[2] = PointerGetDatum(data);
+	values[3] = acl_to_array(op->nacl, op->acl);
+	values[4] = Int64GetDatum(zxid);
+	values[5] = TimestampTzGetDatum(time);
+	values[6] = Int64GetDatum(op->ephemeral_owner);
+	values[7] = Int16GetDatum(kind);
+	values[8] = Int64GetDatum(op->ttl_ms);
+	tree_exec(tree, P_INSERT, values, NULL, false, 0);
+
+	values[0] = CStringGetTextDatum(parent);
+	values[1] = Int32GetDatum(op->parent_creates);
+	values[2] = Int64GetDatum(zxid);
+	tree_exec(tree, P_PARENT_ADD, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "zkpg: txn %llx creates \"%s\" under a missing parent",
+			 (unsigned long long) zxid, op->path);
+	tree_end(&acc);
+
+	if (stat)
+	{
+		memset(stat, 0, sizeof(ZkStat));
+		stat->czxid = stat->mzxid = stat->pzxid = zxid;
+		stat->ctime = stat->mtime = time;
+		stat->ephemeral_owner = kind == ZK_KIND_NORMAL ? op->ephemeral_owner : 0;
+		stat->data_length = op->data_len;
+	}
+}
+
+void
+ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
+{
+	TreeAccess	acc;
+	Datum		values[2];
+	char	   *parent;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(path);
+	tree_exec(tree, P_DELETE, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "zkpg: txn %llx deletes \"%s\", which is absent or has children",
+			 (unsigned long long) zxid, path);
+	parent = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	values[0] = CStringGetTextDatum(parent);
+	values[1] = Int64GetDatum(zxid);
+	tree_exec(tree, P_PARENT_DEL, values, NULL, false, 0);
+	tree_end(&acc);
+}
+
+void
+ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
+			  ZkStat *stat)
+{
+	TreeAccess	acc;
+	Datum		values[5];
+	bytea	   *data = palloc(VARHDRSZ + op->data_len);
+	ZkNode		node;
+
+	SET_VARSIZE(data, VARHDRSZ + op->data_len);
+	if (op->data_len > 0)
+		memcpy(VARDATA(data), op->data, op->data_len);
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(op->path);
+	values[1] = PointerGetDatum(data);
+	values[2] = Int32GetDatum(op->version);
+	values[3] = Int64GetDatum(zxid);
+	values[4] = TimestampTzGetDatum(time);
+	tree_exec(tree, P_SETDATA, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "zkpg: txn %llx sets absent node \"%s\"",
+			 (unsigned long long) zxid, op->path);
+	tree_row_to_node(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &node, false, acc.caller);
+	tree_end(&acc);
+	if (stat)
+		ZkNodeToStat(&node, stat);
+}
+
+void
+ZkTreeSetAcl(ZkTree *tree, const ZkOp *op, ZkStat *stat)
+{
+	TreeAccess	acc;
+	Datum		values[3];
+	ZkNode		node;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(op->path);
+	values[1] = acl_to_array(op->nacl, op->acl);
+	values[2] = Int32GetDatum(op->version);
+	tree_exec(tree, P_SETACL, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "zkpg: txn sets the ACL of absent node \"%s\"", op->path);
+	tree_row_to_node(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &node, false, acc.caller);
+	tree_end(&acc);
+	if (stat)
+		ZkNodeToStat(&node, stat);
+}
+
+void
+ZkTreeAddSession(ZkTree *tree, int64 session_id, int32 owner, int32 timeout_ms,
+				 ZkZxid zxid)
+{
+	TreeAccess	acc;
+	Datum		values[4];
+
+	tree_begin(&acc);
+	values[0] = Int64GetDatum(session_id);
+	values[1] = Int32GetDatum(owner);
+	values[2] = Int32GetDatum(timeout_ms);
+	values[3] = Int64GetDatum(zxid);
+	tree_exec(tree, P_SESSION_ADD, values, NULL, false, 0);
+	tree_end(&acc);
+}
+
+void
+ZkTreeRemoveSession(ZkTree *tree, int64 session_id)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+
+	tree_begin(&acc);
+	values[0] = Int64GetDatum(session_id);
+	tree_exec(tree, P_SESSION_DEL, values, NULL, false, 0);
+	tree_end(&acc);
+}
+
+/*
+ * The nodes that exist before the first txn, as in a fresh ZooKeeper:
+ * "/", "/zookeeper", "/zookeeper/quota" and the read-only
+ * "/zookeeper/config", all with zxid 0.  Their child counts are not
+ * creates, so "/" reports cversion -1 and "/zookeeper" -2, as ZooKeeper
+ * does.
+ */
+void
+ZkTreeInitialize(ZkTree *tree)
+{
+	TreeAccess	acc;
+	char	   *sql;
+
+	tree_begin(&acc);
+	sql = psprintf("INSERT INTO %s (path, parent, data, acl, czxid, mzxid, pzxid, ctime, mtime, "
+				   "version, aversion, child_creates, num_children, ephemeral_owner, kind, ttl_ms) "
+				   "SELECT p, par, '', a, 0, 0, 0, to_timestamp(0), to_timestamp(0), 0, 0, 0, n, 0, 0, 0 "
+				   "FROM (VALUES ('/', '', 1, '{world:anyone:cdrwa}'::text[]), "
+				   "('/zookeeper', '/', 2, '{world:anyone:cdrwa}'), "
+				   "('/zookeeper/quota', '/zookeeper', 0, '{world:anyone:cdrwa}'), "
+				   "('/zookeeper/config', '/zookeeper', 0, '{world:anyone:r}')) AS v(p, par, n, a)",
+				   tree->znode_rel);
+	if (SPI_execute(sql, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "zkpg: could not initialise the tree");
+	tree_end(&acc);
+}
+
+/*
+ * A scratch tree in pg_temp, dropped at the end of the transaction.
+ */
+ZkTree *
+ZkTreeCreateScratch(void)
+{
+	ZkTree	   *tree = palloc0(sizeof(ZkTree));
+	TreeAccess	acc;
+
+	tree_begin(&acc);
+	if (SPI_execute("CREATE TEMP TABLE zk_scratch_znode (LIKE zkpg.znode INCLUDING ALL) "
+					"ON COMMIT DROP", false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("CREATE TEMP TABLE zk_scratch_session (LIKE zkpg.session INCLUDING ALL) "
+					"ON COMMIT DROP", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "zkpg: could not create the scratch tree");
+	tree_end(&acc);
+	tree->znode_rel = "pg_temp.zk_scratch_znode";
+	tree->session_rel = "pg_temp.zk_scratch_session";
+	ZkTreeInitialize(tree);
+	return tree;
+}
+
+void
+ZkTreeDropScratch(ZkTree *tree)
+{
+	TreeAccess	acc;
+	int			i;
+
+	for (i = 0; i < NUM_TREE_PLANS; i++)
+		if (tree->plans[i])
+			SPI_freeplan(tree->plans[i]);
+	tree_begin(&acc);
+	if (SPI_execute("DROP TABLE pg_temp.zk_scratch_znode, pg_temp.zk_scratch_session",
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "zkpg: could not drop the scratch tree");
+	tree_end(&acc);
+}

@@ -1,0 +1,589 @@
+/*-------------------------------------------------------------------------
+ *
+ * prep_processor.c
+ *	  The leader's request processor (ZooKeeper's PrepRequestProcessor):
+ *	  turns a request into a txn, or into an error txn, against the tree
+ *	  as it will be once every txn already decided has been applied.
+ *
+ * 1. The applied tree is in tables; txns decided but not yet applied are
+ *	  remembered here as change records keyed by path (ZooKeeper's
+ *	  outstandingChanges).  A lookup consults the records first, then the
+ *	  table.
+ * 2. Records whose zxid the applier has passed are pruned.  The caller
+ *	  reads the applied zxid before the tree is read, so the tree is at
+ *	  least as new as every pruned record; records newer than the table
+ *	  still take precedence, and they are the newer state.
+ * 3. A multi works on the records and, when an op fails, restores what it
+ *	  changed (ZooKeeper's rollbackPendingChanges), so that the whole multi
+ *	  becomes one error txn and nothing of it is visible to later requests.
+ * 4. The live sessions are kept here too (the leader's SessionTracker):
+ *	  a request of an unknown session becomes a SESSIONEXPIRED error txn.
+ *
+ * Every failed request still consumes a zxid as an error txn, so that the
+ * results reach their waiters in order and zxids mean the same on every
+ * server.  Bad input was refused by the backend before it was queued; the
+ * checks here are repeated because forwarded requests come from the
+ * network.
+ *
+ * IDENTIFICATION
+ *	  src/prep_processor.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "acl.h"
+#include "datatree.h"
+#include "path.h"
+#include "prep_processor.h"
+#include "zkpg.h"
+
+typedef struct ChangeRecord
+{
+	char		path[ZK_MAX_PATH_BYTES + 1];	/* hash key */
+	ZkZxid		zxid;			/* last txn that changed it */
+	bool		exists;
+	ZkNode		node;			/* acl allocated in prep_cxt */
+} ChangeRecord;
+
+typedef struct SessionEntry
+{
+	int64		session_id;		/* hash key */
+	int32		owner;
+	int32		timeout_ms;
+} SessionEntry;
+
+/* What a multi changed, to restore when one of its ops fails. */
+typedef struct UndoEntry
+{
+	char	   *path;
+	bool		was_recorded;
+	ChangeRecord saved;
+} UndoEntry;
+
+typedef struct PrepContext
+{
+	const ZkRecord *req;
+	ZkZxid		zxid;
+	TimestampTz time;
+	List	   *undo;			/* non-NIL only inside a multi */
+	bool		in_multi;
+} PrepContext;
+
+static HTAB *outstanding = NULL;
+static HTAB *live_sessions = NULL;
+static MemoryContext prep_cxt = NULL;
+
+static bool view_get(const char *path, ZkNode *node);
+static void view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node);
+static char **copy_acl(int nacl, char **acl);
+static void free_acl(int nacl, char **acl);
+static int	prep_op(PrepContext *pc, ZkOp *op, ZkOp *out);
+static int	prep_create(PrepContext *pc, ZkOp *op, ZkOp *out);
+static int	prep_delete(PrepContext *pc, ZkOp *op, ZkOp *out);
+static int	prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out);
+static int	prep_setacl(PrepContext *pc, ZkOp *op, ZkOp *out);
+static int	prep_check(PrepContext *pc, ZkOp *op, ZkOp *out);
+static void prep_close_session(PrepContext *pc, int64 session_id);
+static void rollback_multi(PrepContext *pc);
+
+void
+ZkPrepInit(void)
+{
+	HASHCTL		ctl;
+	List	   *rows;
+	ListCell   *lc;
+
+	if (prep_cxt != NULL)
+		MemoryContextDelete(prep_cxt);
+	prep_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg prep processor",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = ZK_MAX_PATH_BYTES + 1;
+	ctl.entrysize = sizeof(ChangeRecord);
+	ctl.hcxt = prep_cxt;
+	outstanding = hash_create("zkpg outstanding changes", 1024, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(SessionEntry);
+	ctl.hcxt = prep_cxt;
+	live_sessions = hash_create("zkpg live sessions", 256, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	rows = ZkTreeSessions(ZkTreeMain());
+	foreach(lc, rows)
+	{
+		ZkSessionRow *row = lfirst(lc);
+		SessionEntry *e = hash_search(live_sessions, &row->session_id, HASH_ENTER, NULL);
+
+		e->owner = row->owner;
+		e->timeout_ms = row->timeout_ms;
+	}
+}
+
+/*
+ * Forget change records the applier has passed.
+ */
+void
+ZkPrepPrune(ZkZxid applied)
+{
+	HASH_SEQ_STATUS seq;
+	ChangeRecord *rec;
+
+	hash_seq_init(&seq, outstanding);
+	while ((rec = hash_seq_search(&seq)) != NULL)
+	{
+		if (rec->zxid <= applied)
+		{
+			free_acl(rec->node.nacl, rec->node.acl);
+			hash_search(outstanding, rec->path, HASH_REMOVE, NULL);
+		}
+	}
+}
+
+int
+ZkPrepOutstandingCount(void)
+{
+	return outstanding ? (int) hash_get_num_entries(outstanding) : 0;
+}
+
+/* Sessions this leader knows, owned by server owner (-1: any). */
+List *
+ZkPrepSessionsOwnedBy(int owner)
+{
+	HASH_SEQ_STATUS seq;
+	SessionEntry *e;
+	List	   *ids = NIL;
+
+	hash_seq_init(&seq, live_sessions);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (owner < 0 || e->owner == owner)
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = e->session_id;
+			ids = lappend(ids, id);
+		}
+	}
+	return ids;
+}
+
+static char **
+copy_acl(int nacl, char **acl)
+{
+	char	  **out = MemoryContextAlloc(prep_cxt, sizeof(char *) * Max(nacl, 1));
+	int			i;
+
+	for (i = 0; i < nacl; i++)
+		out[i] = MemoryContextStrdup(prep_cxt, acl[i]);
+	return out;
+}
+
+static void
+free_acl(int nacl, char **acl)
+{
+	int			i;
+
+	if (acl == NULL)
+		return;
+	for (i = 0; i < nacl; i++)
+		pfree(acl[i]);
+	pfree(acl);
+}
+
+/*
+ * The node at path as it will be after every decided txn: false if it
+ * will not exist.  node->acl may point into the records: read only.
+ */
+static bool
+view_get(const char *path, ZkNode *node)
+{
+	ChangeRecord *rec = hash_search(outstanding, path, HASH_FIND, NULL);
+
+	if (rec != NULL)
+	{
+		*node = rec->node;
+		return rec->exists;
+	}
+	return ZkTreeGetNode(ZkTreeMain(), path, false, node);
+}
+
+static void
+view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node)
+{
+	bool		found;
+	ChangeRecord *rec = hash_search(outstanding, path, HASH_ENTER, &found);
+
+	if (pc->in_multi)
+	{
+		UndoEntry  *u = palloc0(sizeof(UndoEntry));
+
+		u->path = pstrdup(path);
+		u->was_recorded = found;
+		if (found)
+		{
+			u->saved = *rec;
+			u->saved.node.acl = copy_acl(rec->node.nacl, rec->node.acl);
+		}
+		pc->undo = lcons(u, pc->undo);
+	}
+
+	if (found)
+		free_acl(rec->node.nacl, rec->node.acl);
+	rec->zxid = pc->zxid;
+	rec->exists = exists;
+	if (exists)
+	{
+		rec->node = *node;
+		rec->node.data = NULL;
+		rec->node.acl = copy_acl(node->nacl, node->acl);
+	}
+	else
+		memset(&rec->node, 0, sizeof(ZkNode));
+}
+
+/* Undo, newest first, what the failed multi recorded. */
+static void
+rollback_multi(PrepContext *pc)
+{
+	ListCell   *lc;
+
+	foreach(lc, pc->undo)
+	{
+		UndoEntry  *u = lfirst(lc);
+		ChangeRecord *rec = hash_search(outstanding, u->path, HASH_FIND, NULL);
+
+		if (rec != NULL)
+		{
+			free_acl(rec->node.nacl, rec->node.acl);
+			hash_search(outstanding, u->path, HASH_REMOVE, NULL);
+		}
+		if (u->was_recorded)
+		{
+			rec = hash_search(outstanding, u->path, HASH_ENTER, NULL);
+			rec->zxid = u->saved.zxid;
+			rec->exists = u->saved.exists;
+			rec->node = u->saved.node;
+		}
+	}
+	pc->undo = NIL;
+}
+
+static int
+prep_create(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	bool		sequential = ZK_MODE_IS_SEQUENTIAL(op->mode);
+	char	   *parent_path;
+	char	   *path;
+	ZkNode		parent;
+	ZkNode		node;
+	int			nacl;
+	char	  **acl;
+
+	if (ZkValidatePath(op->path, sequential) != NULL)
+		return ZK_ERR_BADARGUMENTS;
+	if (op->mode < ZK_MODE_PERSISTENT || op->mode > ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)
+		return ZK_ERR_BADARGUMENTS;
+	if (ZK_MODE_IS_TTL(op->mode) ? (op->ttl_ms <= 0 || op->ttl_ms > ZK_MAX_TTL_MS) :
+		op->ttl_ms != 0)
+		return ZK_ERR_BADARGUMENTS;
+	if (op->data_len > zk_max_data_bytes)
+		return ZK_ERR_BADARGUMENTS;
+
+	if (strcmp(op->path, "/") == 0)
+		parent_path = pstrdup("/");
+	else
+		parent_path = ZkParentPath(op->path);
+	if (!view_get(parent_path, &parent))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(parent.nacl, parent.acl, ZK_PERM_CREATE, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+	if (parent.ephemeral_owner != 0 && parent.kind == ZK_KIND_NORMAL)
+		return ZK_ERR_NOCHILDRENFOREPHEMERALS;
+
+	if (sequential)
+		path = psprintf("%s%010d", op->path, parent.creates);
+	else
+		path = pstrdup(op->path);
+	if (strlen(path) > ZK_MAX_PATH_BYTES)
+		return ZK_ERR_BADARGUMENTS;
+	if (view_get(path, &node))
+		return ZK_ERR_NODEEXISTS;
+
+	if (op->nacl == 0)
+		return ZK_ERR_INVALIDACL;
+	if (ZkAclNormalize(op->nacl, op->acl, &pc->req->auth, &nacl, &acl) != NULL)
+		return ZK_ERR_INVALIDACL;
+
+	/* the new node */
+	memset(&node, 0, sizeof(node));
+	node.czxid = node.mzxid = node.pzxid = pc->zxid;
+	node.ctime = node.mtime = pc->time;
+	node.ephemeral_owner = ZK_MODE_IS_EPHEMERAL(op->mode) ? pc->req->session_id : 0;
+	node.kind = op->mode == ZK_MODE_CONTAINER ? ZK_KIND_CONTAINER :
+		ZK_MODE_IS_TTL(op->mode) ? ZK_KIND_TTL : ZK_KIND_NORMAL;
+	node.ttl_ms = op->ttl_ms;
+	node.data_len = op->data_len;
+	node.nacl = nacl;
+	node.acl = acl;
+
+	/* the parent's child bookkeeping */
+	parent.creates++;
+	parent.num_children++;
+	parent.pzxid = pc->zxid;
+
+	*out = *op;
+	out->path = path;
+	out->nacl = nacl;
+	out->acl = acl;
+	out->ephemeral_owner = node.ephemeral_owner;
+	out->parent_creates = parent.creates;
+
+	view_put(pc, parent_path, true, &parent);
+	view_put(pc, path, true, &node);
+	return ZK_OK;
+}
+
+static int
+prep_delete(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	char	   *parent_path;
+	ZkNode		parent;
+	ZkNode		node;
+
+	if (ZkValidatePath(op->path, false) != NULL || ZkIsProtectedPath(op->path))
+		return ZK_ERR_BADARGUMENTS;
+	if (op->version < -1)
+		return ZK_ERR_BADARGUMENTS;
+	parent_path = ZkParentPath(op->path);
+	if (!view_get(parent_path, &parent) || !view_get(op->path, &node))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(parent.nacl, parent.acl, ZK_PERM_DELETE, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+	if (op->version != -1 && op->version != node.version)
+		return ZK_ERR_BADVERSION;
+	if (node.num_children > 0)
+		return ZK_ERR_NOTEMPTY;
+
+	parent.num_children--;
+	parent.pzxid = pc->zxid;
+	*out = *op;
+	view_put(pc, parent_path, true, &parent);
+	view_put(pc, op->path, false, NULL);
+	return ZK_OK;
+}
+
+static int
+prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	ZkNode		node;
+
+	if (ZkValidatePath(op->path, false) != NULL || op->version < -1 ||
+		op->data_len > zk_max_data_bytes)
+		return ZK_ERR_BADARGUMENTS;
+	if (!view_get(op->path, &node))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_WRITE, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+	if (op->version != -1 && op->version != node.version)
+		return ZK_ERR_BADVERSION;
+
+	node.version++;
+	node.mzxid = pc->zxid;
+	node.mtime = pc->time;
+	node.data_len = op->data_len;
+	*out = *op;
+	out->version = node.version;
+	view_put(pc, op->path, true, &node);
+	return ZK_OK;
+}
+
+static int
+prep_setacl(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	ZkNode		node;
+	int			nacl;
+	char	  **acl;
+
+	if (ZkValidatePath(op->path, false) != NULL || op->version < -1)
+		return ZK_ERR_BADARGUMENTS;
+	if (!view_get(op->path, &node))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_ADMIN, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+	if (op->version != -1 && op->version != node.aversion)
+		return ZK_ERR_BADVERSION;
+	if (ZkAclNormalize(op->nacl, op->acl, &pc->req->auth, &nacl, &acl) != NULL)
+		return ZK_ERR_INVALIDACL;
+
+	node.aversion++;
+	node.nacl = nacl;
+	node.acl = acl;
+	*out = *op;
+	out->nacl = nacl;
+	out->acl = acl;
+	out->version = node.aversion;
+	view_put(pc, op->path, true, &node);
+	return ZK_OK;
+}
+
+static int
+prep_check(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	ZkNode		node;
+
+	if (ZkValidatePath(op->path, false) != NULL || op->version < -1)
+		return ZK_ERR_BADARGUMENTS;
+	if (!view_get(op->path, &node))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+	if (op->version != -1 && op->version != node.version)
+		return ZK_ERR_BADVERSION;
+	*out = *op;
+	return ZK_OK;
+}
+
+static int
+prep_op(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	memset(out, 0, sizeof(ZkOp));
+	out->type = op->type;
+	switch (op->type)
+	{
+		case ZK_OP_CREATE:
+			return prep_create(pc, op, out);
+		case ZK_OP_DELETE:
+			return prep_delete(pc, op, out);
+		case ZK_OP_SETDATA:
+			return prep_setdata(pc, op, out);
+		case ZK_OP_SETACL:
+			return prep_setacl(pc, op, out);
+		case ZK_OP_CHECK:
+			return prep_check(pc, op, out);
+	}
+	return ZK_ERR_BADARGUMENTS;
+}
+
+/*
+ * closeSession: every ephemeral of the session, decided or applied, goes
+ * (ZooKeeper's PrepRequestProcessor adds a change record for each).
+ */
+static void
+prep_close_session(PrepContext *pc, int64 session_id)
+{
+	List	   *paths = ZkTreeSessionEphemerals(ZkTreeMain(), session_id);
+	HASH_SEQ_STATUS seq;
+	ChangeRecord *rec;
+	ListCell   *lc;
+
+	hash_seq_init(&seq, outstanding);
+	while ((rec = hash_seq_search(&seq)) != NULL)
+		if (rec->exists && rec->node.ephemeral_owner == session_id &&
+			rec->node.kind == ZK_KIND_NORMAL)
+			paths = lappend(paths, pstrdup(rec->path));
+
+	foreach(lc, paths)
+	{
+		char	   *path = lfirst(lc);
+		ZkNode		node;
+		ZkNode		parent;
+		char	   *parent_path;
+
+		/* listed twice, or already deleted by a decided txn */
+		if (!view_get(path, &node) || node.ephemeral_owner != session_id)
+			continue;
+		parent_path = ZkParentPath(path);
+		if (view_get(parent_path, &parent))
+		{
+			parent.num_children--;
+			parent.pzxid = pc->zxid;
+			view_put(pc, parent_path, true, &parent);
+		}
+		view_put(pc, path, false, NULL);
+	}
+}
+
+/*
+ * Turn req into txn, with the given zxid and time.
+ */
+void
+ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
+{
+	PrepContext pc;
+	SessionEntry *session;
+	int			err = ZK_OK;
+	int			i;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.req = req;
+	pc.zxid = zxid;
+	pc.time = now;
+
+	memset(txn, 0, sizeof(ZkRecord));
+	txn->session_id = req->session_id;
+	txn->cxid = req->cxid;
+	txn->zxid = zxid;
+	txn->time = now;
+	txn->type = req->type;
+	txn->failed_index = -1;
+
+	session = hash_search(live_sessions, &req->session_id, HASH_FIND, NULL);
+	if (req->type == ZK_OP_CREATESESSION)
+	{
+		if (session != NULL || req->timeout_ms <= 0)
+			err = ZK_ERR_BADARGUMENTS;
+		else
+		{
+			session = hash_search(live_sessions, &req->session_id, HASH_ENTER, NULL);
+			session->owner = (int32) ((uint64) req->session_id >> 56);
+			session->timeout_ms = req->timeout_ms;
+			txn->timeout_ms = req->timeout_ms;
+			txn->owner = session->owner;
+		}
+	}
+	else if (session == NULL)
+		err = ZK_ERR_SESSIONEXPIRED;
+	else if (req->type == ZK_OP_CLOSESESSION)
+	{
+		prep_close_session(&pc, req->session_id);
+		hash_search(live_sessions, &req->session_id, HASH_REMOVE, NULL);
+	}
+	else if (req->type == ZK_OP_MULTI)
+	{
+		txn->nops = req->nops;
+		txn->ops = palloc0(sizeof(ZkOp) * Max(req->nops, 1));
+		pc.in_multi = true;
+		for (i = 0; i < req->nops && err == ZK_OK; i++)
+		{
+			err = prep_op(&pc, &req->ops[i], &txn->ops[i]);
+			if (err != ZK_OK)
+				txn->failed_index = i;
+		}
+		if (err != ZK_OK)
+			rollback_multi(&pc);
+	}
+	else if (req->nops == 1 && req->ops[0].type == req->type)
+	{
+		txn->nops = 1;
+		txn->ops = palloc0(sizeof(ZkOp));
+		err = prep_op(&pc, &req->ops[0], &txn->ops[0]);
+	}
+	else
+		err = ZK_ERR_BADARGUMENTS;
+
+	if (err != ZK_OK)
+	{
+		txn->type = ZK_OP_ERROR;
+		txn->err = err;
+		txn->nops = 0;
+		txn->ops = NULL;
+	}
+}

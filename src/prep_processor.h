@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * prep_processor.h
+ *	  The leader's request processor: request -> txn.
+ *
+ * IDENTIFICATION
+ *	  src/prep_processor.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_PREP_PROCESSOR_H
+#define ZKPG_PREP_PROCESSOR_H
+
+#include "nodes/pg_list.h"
+#include "zkpg.h"
+
+/* called by the leader (quorum_peer.c), inside a transaction */
+extern void ZkPrepInit(void);
+extern void ZkPrepPrune(ZkZxid applied);
+extern void ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now,
+						  ZkRecord *txn);
+extern int	ZkPrepOutstandingCount(void);
+extern List *ZkPrepSessionsOwnedBy(int owner);
+
+#endif							/* ZKPG_PREP_PROCESSOR_H */

@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ *
+ * quorum_peer.c
+ *	  The quorum peer worker (ZooKeeper's QuorumPeer): the server's state
+ *	  machine and, while this server leads, the pipeline that turns queued
+ *	  requests into logged, committed txns.
+ *
+ * Standalone (zkpg.servers empty) is an ensemble of one that always
+ * leads:
+ *
+ * 1. Start: bump the durable epoch (acceptedEpoch = currentEpoch = old +
+ *	  1) so that the zxids of this run are above every zxid logged before.
+ * 2. Recover: everything logged is committed (the quorum is this server);
+ *	  wait until the applier has applied it, so that the request processor
+ *	  reads a tree that reflects the whole log.
+ * 3. Close every session this server owned: their backends died with the
+ *	  previous run of the server.
+ * 4. Serve: take a batch off the request ring, turn each request into a
+ *	  txn (prep_processor.c), append the batch to the log in one
+ *	  transaction committed synchronously (one WAL flush per batch), then
+ *	  publish the new committed zxid and wake the applier.  Requests that
+ *	  arrive during the flush form the next batch: group commit.
+ *
+ * IDENTIFICATION
+ *	  src/quorum_peer.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bgworker.h"
+#include "prep_processor.h"
+#include "request_queue.h"
+#include "shmem.h"
+#include "txn_codec.h"
+#include "txnlog.h"
+#include "zkpg.h"
+
+#define PEER_BATCH_REQUESTS 1000
+#define PEER_BATCH_BYTES	(8 * 1024 * 1024)
+
+static int64 current_epoch = 0;
+static uint32 zxid_counter = 0;
+
+static void peer_new_epoch(void);
+static void peer_recover(void);
+static void peer_close_owned_sessions(void);
+static void peer_process_batch(List *requests);
+static void peer_set_state(ZkServerState state, bool serving);
+
+static void
+peer_set_state(ZkServerState state, bool serving)
+{
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->state = state;
+	ZkShmem->serving = serving;
+	ZkShmem->epoch = current_epoch;
+	ZkShmem->leader_id = serving ? zk_myid : -1;
+	LWLockRelease(ZkShmem->state_lock);
+}
+
+/*
+ * A new epoch, durable before any zxid of it is used.
+ */
+static void
+peer_new_epoch(void)
+{
+	int64		accepted;
+	int64		current;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	accepted = ZkLogGetState(ZK_STATE_ACCEPTED_EPOCH);
+	current = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
+	current_epoch = Max(Max(accepted, current),
+						ZK_ZXID_EPOCH(ZkLogLastZxid())) + 1;
+	ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, current_epoch);
+	ZkLogSetState(ZK_STATE_CURRENT_EPOCH, current_epoch);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	zxid_counter = 0;
+}
+
+/*
+ * Everything logged is committed; wait until it is applied.
+ */
+static void
+peer_recover(void)
+{
+	ZkZxid		last;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	last = ZkLogLastZxid();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) last);
+	pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) last);
+
+	for (;;)
+	{
+		bool		ready;
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		ready = ZkShmem->applier_ready;
+		LWLockRelease(ZkShmem->state_lock);
+		if (ready && (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) >= last)
+			break;
+		if (ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		ZkWorkerCheckSignals();
+	}
+	elog(LOG, "zkpg recovered to zxid 0x%llx, new epoch %lld",
+		 (unsigned long long) last, (long long) current_epoch);
+}
+
+/*
+ * The backends of the previous run are gone: close their sessions,
+ * through the pipeline like any closeSession.
+ */
+static void
+peer_close_owned_sessions(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *ids;
+	List	   *requests = NIL;
+	ListCell   *lc;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ZkPrepInit();
+	ids = ZkPrepSessionsOwnedBy(zk_myid);
+	foreach(lc, ids)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		ZkRecord	req;
+		StringInfo	buf = makeStringInfo();
+
+		memset(&req, 0, sizeof(req));
+		req.session_id = *(int64 *) lfirst(lc);
+		req.type = ZK_OP_CLOSESESSION;
+		req.auth.superuser = true;
+		ZkEncodeRequest(buf, &req);
+		requests = lappend(requests, buf);
+		MemoryContextSwitchTo(old);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+
+	if (requests != NIL)
+	{
+		elog(LOG, "zkpg closing %d sessions left by the previous run", list_length(requests));
+		peer_process_batch(requests);
+	}
+}
+
+/*
+ * Requests -> txns -> log, committed durably as one batch.
+ */
+static void
+peer_process_batch(List *requests)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	int			n = list_length(requests);
+	ZkZxid	   *zxids = palloc(sizeof(ZkZxid) * n);
+	StringInfo *txns = palloc(sizeof(StringInfo) * n);
+	int			ntxns = 0;
+	TimestampTz now;
+	ListCell   *lc;
+
+	/* never let the counter wrap into the next epoch */
+	if (zxid_counter > UINT32_MAX - (uint32) n - 1)
+		peer_new_epoch();
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	now = GetCurrentTimestamp();
+
+	/* read before the tree: see prep_processor.c, point 2 */
+	ZkPrepPrune((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid));
+
+	foreach(lc, requests)
+	{
+		StringInfo	raw = lfirst(lc);
+		ZkRecord	req;
+		ZkRecord	txn;
+		const char *reason = ZkDecodeRequest(raw->data, raw->len, &req);
+
+		if (reason != NULL)
+		{
+			elog(WARNING, "zkpg dropped a malformed request: %s", reason);
+			continue;
+		}
+		zxids[ntxns] = ZK_ZXID(current_epoch, ++zxid_counter);
+		ZkPrepRequest(&req, zxids[ntxns], now, &txn);
+		txns[ntxns] = makeStringInfo();
+		ZkEncodeTxn(txns[ntxns], &txn);
+		ntxns++;
+	}
+	if (ntxns > 0)
+		ZkLogAppend(ntxns, zxids, txns);
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+
+	if (ntxns > 0)
+	{
+		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) zxids[ntxns - 1]);
+		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) zxids[ntxns - 1]);
+		if (ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+	}
+}
+
+void
+ZkQuorumPeerMain(Datum arg)
+{
+	MemoryContext batch_cxt;
+
+	ZkWorkerStart("zkpg quorum peer");
+
+	/* the log is what makes a write durable */
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->peer_latch = MyLatch;
+	LWLockRelease(ZkShmem->state_lock);
+	peer_set_state(ZK_STATE_STARTING, false);
+
+	if (zk_servers != NULL && zk_servers[0] != '\0')
+	{
+		ereport(LOG,
+				(errmsg("zkpg ensemble mode is not available in this version; zkpg.servers is ignored"),
+				 errhint("Leave zkpg.servers empty to run a standalone server.")));
+	}
+
+	ZkWorkerWaitForExtension();
+	peer_new_epoch();
+	peer_recover();
+	peer_close_owned_sessions();
+	peer_set_state(ZK_STATE_STANDALONE, true);
+	elog(LOG, "zkpg serving as a standalone server, epoch %lld", (long long) current_epoch);
+
+	batch_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg peer batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		List	   *requests;
+		MemoryContext old;
+
+		ZkWorkerCheckSignals();
+		old = MemoryContextSwitchTo(batch_cxt);
+		requests = ZkTakeRequests(PEER_BATCH_REQUESTS, PEER_BATCH_BYTES);
+		if (requests != NIL)
+			peer_process_batch(requests);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
+		if (requests != NIL)
+			continue;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 zk_tick_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

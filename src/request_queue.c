@@ -1,0 +1,379 @@
+/*-------------------------------------------------------------------------
+ *
+ * request_queue.c
+ *	  Hands requests from backends to the quorum peer worker, and results
+ *	  from the applier back to the backends (ZooKeeper's
+ *	  submittedRequests queue and the waiting client connection).
+ *
+ * 1. A backend encodes its request, arms its slot with the request's
+ *	  cxid, appends the bytes to the ring and sets the peer worker's latch.
+ *	  A full ring makes it sleep on space_cv: requests are never dropped.
+ * 2. The peer worker takes whole batches off the ring.
+ * 3. When the applier has committed a txn whose session lives in a slot of
+ *	  this server and whose cxid is the one armed, it copies the result
+ *	  into the slot and sets the backend's latch.
+ * 4. A backend that stops waiting (timeout, cancel) leaves its slot armed
+ *	  with a cxid it will never use again: the late result is ignored, and
+ *	  the write may still have been applied, which the error says.
+ *
+ * Ring entries are a uint32 length followed by the bytes, padded to 4.
+ *
+ * IDENTIFICATION
+ *	  src/request_queue.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "request_queue.h"
+#include "shmem.h"
+#include "txn_codec.h"
+#include "zkpg.h"
+#include "zkpg_errcodes.h"
+
+#define ENTRY_HEADER	sizeof(uint32)
+#define ENTRY_SIZE(len) (ENTRY_HEADER + TYPEALIGN(4, (len)))
+
+static int32 next_cxid = 0;
+
+static void ring_copy_in(uint64 pos, const char *src, Size len);
+static void ring_copy_out(uint64 pos, char *dst, Size len);
+static bool ring_push(const char *data, uint32 len, TimestampTz deadline);
+static void wake_peer(void);
+static void record_latency(TimestampTz start);
+
+static void
+ring_copy_in(uint64 pos, const char *src, Size len)
+{
+	Size		size = ZkShmem->queue_size;
+	Size		off = pos % size;
+	Size		first = Min(len, size - off);
+
+	memcpy(ZkShmem->queue_data + off, src, first);
+	if (first < len)
+		memcpy(ZkShmem->queue_data, src + first, len - first);
+}
+
+static void
+ring_copy_out(uint64 pos, char *dst, Size len)
+{
+	Size		size = ZkShmem->queue_size;
+	Size		off = pos % size;
+	Size		first = Min(len, size - off);
+
+	memcpy(dst, ZkShmem->queue_data + off, first);
+	if (first < len)
+		memcpy(dst + first, ZkShmem->queue_data, len - first);
+}
+
+/*
+ * Append one entry, sleeping while the ring is full.  False on deadline.
+ */
+static bool
+ring_push(const char *data, uint32 len, TimestampTz deadline)
+{
+	Size		need = ENTRY_SIZE(len);
+	bool		pushed = false;
+
+	for (;;)
+	{
+		long		remaining;
+
+		LWLockAcquire(ZkShmem->queue_lock, LW_EXCLUSIVE);
+		if (ZkShmem->queue_size - (ZkShmem->queue_tail - ZkShmem->queue_head) >= need)
+		{
+			ring_copy_in(ZkShmem->queue_tail, (const char *) &len, ENTRY_HEADER);
+			ring_copy_in(ZkShmem->queue_tail + ENTRY_HEADER, data, len);
+			ZkShmem->queue_tail += need;
+			pushed = true;
+		}
+		LWLockRelease(ZkShmem->queue_lock);
+		if (pushed)
+			break;
+
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining <= 0)
+			break;
+		wake_peer();
+		(void) ConditionVariableTimedSleep(&ZkShmem->space_cv, Min(remaining, 1000),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return pushed;
+}
+
+static void
+wake_peer(void)
+{
+	Latch	   *latch = ZkShmem->peer_latch;
+
+	if (latch)
+		SetLatch(latch);
+}
+
+static void
+record_latency(TimestampTz start)
+{
+	int64		us = GetCurrentTimestamp() - start;
+
+	SpinLockAcquire(&ZkShmem->stats_mutex);
+	if (ZkShmem->lat_count == 0 || us < ZkShmem->lat_min_us)
+		ZkShmem->lat_min_us = us;
+	if (us > ZkShmem->lat_max_us)
+		ZkShmem->lat_max_us = us;
+	ZkShmem->lat_count++;
+	ZkShmem->lat_sum_us += us;
+	SpinLockRelease(&ZkShmem->stats_mutex);
+}
+
+/*
+ * Wait until this server accepts writes, or fail with ZK004.
+ */
+void
+ZkWaitUntilServing(TimestampTz deadline)
+{
+	for (;;)
+	{
+		bool		serving;
+		ZkServerState state;
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		serving = ZkShmem->serving;
+		state = ZkShmem->state;
+		LWLockRelease(ZkShmem->state_lock);
+		if (serving)
+			return;
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_CONNECTIONLOSS),
+					 errmsg("zkpg server is not serving requests"),
+					 errdetail("The server state is \"%s\".", ZkServerStateName(state)),
+					 errhint("Check that the zkpg workers run and that CREATE EXTENSION zkpg was run in database \"%s\".",
+							 zk_database)));
+		wake_peer();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Submit a request of this backend's session and wait for its result.
+ * Throws ZK004 when the server does not serve, ZK007 on timeout.
+ */
+void
+ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	StringInfoData buf;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz deadline = TimestampTzPlusMilliseconds(start, zk_request_timeout_ms);
+	int32		cxid;
+
+	req->cxid = cxid = ++next_cxid;
+	initStringInfo(&buf);
+	ZkEncodeRequest(&buf, req);
+	if ((Size) buf.len > ZkShmem->queue_size / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("request of %d bytes is too large", buf.len),
+				 errdetail("A request may use at most half of zkpg.request_queue_kb (%d kB).",
+						   zk_request_queue_kb)));
+
+	ZkWaitUntilServing(deadline);
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	slot->wait_cxid = cxid;
+	slot->done = false;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	if (!ring_push(buf.data, buf.len, deadline))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
+				 errmsg("timed out waiting for room in the zkpg request queue")));
+	pfree(buf.data);
+	wake_peer();
+
+	/* an error (timeout, cancel) disarms the slot so the late result is dropped */
+	PG_TRY();
+	{
+		for (;;)
+		{
+			bool		done;
+			long		remaining;
+
+			ResetLatch(MyLatch);
+			LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+			done = slot->done && slot->wait_cxid == cxid;
+			if (done)
+			{
+				result->err = slot->err;
+				result->failed_index = slot->failed_index;
+				result->zxid = slot->zxid;
+				result->nresults = slot->nresults;
+				result->results = palloc(sizeof(ZkOpResult) * Max(slot->nresults, 1));
+				memcpy(result->results, slot->results, sizeof(ZkOpResult) * slot->nresults);
+			}
+			LWLockRelease(ZkShmem->slot_lock);
+			if (done)
+				break;
+
+			remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+			if (remaining <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
+						 errmsg("zkpg write did not complete within %d ms", zk_request_timeout_ms),
+						 errdetail("The write may still be applied.")));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 remaining, PG_WAIT_EXTENSION);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_FINALLY();
+	{
+		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+		slot->wait_cxid = -1;
+		slot->done = false;
+		LWLockRelease(ZkShmem->slot_lock);
+	}
+	PG_END_TRY();
+	record_latency(start);
+}
+
+/*
+ * Queue a request without waiting for its result (the closeSession of an
+ * exiting backend).  False if the ring stayed full for timeout_ms.
+ */
+bool
+ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
+{
+	StringInfoData buf;
+	bool		ok;
+
+	req->cxid = ++next_cxid;
+	initStringInfo(&buf);
+	ZkEncodeRequest(&buf, req);
+	ok = ring_push(buf.data, buf.len,
+				   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms));
+	pfree(buf.data);
+	if (ok)
+		wake_peer();
+	return ok;
+}
+
+bool
+ZkRequestsPending(void)
+{
+	bool		pending;
+
+	LWLockAcquire(ZkShmem->queue_lock, LW_SHARED);
+	pending = ZkShmem->queue_head != ZkShmem->queue_tail;
+	LWLockRelease(ZkShmem->queue_lock);
+	return pending;
+}
+
+/*
+ * Take up to max_requests whole entries (at least one if any, at most
+ * about max_bytes) off the ring.  Returns a List of StringInfo.
+ */
+List *
+ZkTakeRequests(int max_requests, Size max_bytes)
+{
+	List	   *out = NIL;
+	Size		taken = 0;
+
+	LWLockAcquire(ZkShmem->queue_lock, LW_EXCLUSIVE);
+	while (ZkShmem->queue_head != ZkShmem->queue_tail &&
+		   list_length(out) < max_requests && taken < max_bytes)
+	{
+		uint32		len;
+		StringInfo	s;
+
+		ring_copy_out(ZkShmem->queue_head, (char *) &len, ENTRY_HEADER);
+		if (len > ZkShmem->queue_size)
+			elog(PANIC, "zkpg request ring is corrupt");
+		s = makeStringInfo();
+		enlargeStringInfo(s, len);
+		ring_copy_out(ZkShmem->queue_head + ENTRY_HEADER, s->data, len);
+		s->len = len;
+		s->data[len] = '\0';
+		ZkShmem->queue_head += ENTRY_SIZE(len);
+		taken += len;
+		out = lappend(out, s);
+	}
+	LWLockRelease(ZkShmem->queue_lock);
+	if (out != NIL)
+		ConditionVariableBroadcast(&ZkShmem->space_cv);
+	return out;
+}
+
+/*
+ * The slot whose session this is, or -1 if no backend of this server
+ * holds it.  Called without slot_lock; ZkCompleteRequests re-checks.
+ */
+int
+ZkSlotForSession(int64 session_id)
+{
+	int			idx = (int) (session_id & 0xFFFF);
+	int			found = -1;
+
+	if (idx >= ZkShmem->nslots)
+		return -1;
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	if (ZkShmem->slots[idx].session_id == session_id && session_id != 0)
+		found = idx;
+	LWLockRelease(ZkShmem->slot_lock);
+	return found;
+}
+
+/*
+ * Publish results of committed txns to their waiting backends.
+ */
+void
+ZkCompleteRequests(ZkCompletion *done, int n)
+{
+	Latch	  **wake = palloc(sizeof(Latch *) * Max(n, 1));
+	int			nwake = 0;
+	int			i;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	for (i = 0; i < n; i++)
+	{
+		ZkCompletion *c = &done[i];
+		ZkBackendSlot *slot = &ZkShmem->slots[c->slot];
+
+		if (slot->session_id != c->session_id)
+			continue;
+		if (c->closes_session && slot->wait_cxid != c->cxid &&
+			slot->session_state == ZK_SESSION_OPEN)
+		{
+			/* closed behind the backend's back: every later call gets ZK112 */
+			slot->session_state = ZK_SESSION_EXPIRED;
+			continue;
+		}
+		if (slot->wait_cxid != c->cxid || slot->done)
+			continue;
+		slot->err = c->err;
+		slot->failed_index = c->failed_index;
+		slot->zxid = c->zxid;
+		slot->nresults = Min(c->nresults, ZK_MAX_MULTI_OPS);
+		if (slot->nresults > 0)
+			memcpy(slot->results, c->results, sizeof(ZkOpResult) * slot->nresults);
+		slot->done = true;
+		if (slot->latch)
+			wake[nwake++] = slot->latch;
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+	for (i = 0; i < nwake; i++)
+		SetLatch(wake[i]);
+	pfree(wake);
+}

@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * request_queue.h
+ *	  The bounded ring of encoded requests and the result slots that
+ *	  backends wait on.
+ *
+ * IDENTIFICATION
+ *	  src/request_queue.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_REQUEST_QUEUE_H
+#define ZKPG_REQUEST_QUEUE_H
+
+#include "nodes/pg_list.h"
+#include "shmem.h"
+#include "zkpg.h"
+
+typedef struct ZkRequestResult
+{
+	int32		err;
+	int32		failed_index;
+	ZkZxid		zxid;
+	int			nresults;
+	ZkOpResult *results;
+} ZkRequestResult;
+
+/* A completed txn of a local session, handed from the applier. */
+typedef struct ZkCompletion
+{
+	int			slot;
+	int64		session_id;
+	int32		cxid;
+	int32		err;
+	int32		failed_index;
+	ZkZxid		zxid;
+	int			nresults;
+	ZkOpResult *results;
+	bool		closes_session; /* a closeSession: expires the slot's session
+								 * unless its backend asked for it */
+} ZkCompletion;
+
+/* called by client backends */
+extern void ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result);
+extern bool ZkEnqueueRequest(ZkRecord *req, int timeout_ms);
+extern void ZkWaitUntilServing(TimestampTz deadline);
+
+/* called by the quorum peer */
+extern List *ZkTakeRequests(int max_requests, Size max_bytes);
+extern bool ZkRequestsPending(void);
+
+/* called by the applier */
+extern int	ZkSlotForSession(int64 session_id);
+extern void ZkCompleteRequests(ZkCompletion *done, int n);
+
+#endif							/* ZKPG_REQUEST_QUEUE_H */

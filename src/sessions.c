@@ -1,0 +1,242 @@
+/*-------------------------------------------------------------------------
+ *
+ * sessions.c
+ *	  The session of a client backend: opened by its first zk_* call with
+ *	  a createSession txn, closed by zk_close_session() or, when the
+ *	  backend exits in any way that runs exit callbacks, by a closeSession
+ *	  request queued from the exit callback.
+ *
+ * A backend that dies without running its callbacks (kill -9) makes the
+ * postmaster restart every backend; the quorum peer then closes, at its
+ * start, every session this server owned (quorum_peer.c).
+ *
+ * The session id is myid << 56 | seq << 16 | slot, so that the applier
+ * finds the slot of a txn's session without a search and ids are unique
+ * across the ensemble and across restarts.
+ *
+ * IDENTIFICATION
+ *	  src/sessions.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "miscadmin.h"
+#include "storage/backendid.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "utils/backend_status.h"
+#include "utils/timestamp.h"
+
+#include "request_queue.h"
+#include "sessions.h"
+#include "shmem.h"
+#include "zkpg.h"
+#include "zkpg_errcodes.h"
+
+static bool exit_callback_registered = false;
+
+static void session_exit_callback(int code, Datum arg);
+static int32 session_clamped_timeout(void);
+
+int64
+ZkNewSessionId(int slot)
+{
+	uint64		seq = pg_atomic_fetch_add_u64(&ZkShmem->next_session_seq, 1);
+
+	return (int64) (((uint64) (zk_myid & 0xFF) << 56) |
+					((seq & UINT64CONST(0xFFFFFFFFFF)) << 16) |
+					((uint64) slot & 0xFFFF));
+}
+
+/* zkpg.session_timeout clamped to [2, 20] ticks, as ZooKeeper does. */
+static int32
+session_clamped_timeout(void)
+{
+	int32		lo = 2 * zk_tick_ms;
+	int32		hi = 20 * zk_tick_ms;
+
+	return Min(Max(zk_session_timeout_ms, lo), hi);
+}
+
+/*
+ * The session of this backend, opened if needed.  ZK112 if it expired.
+ */
+int64
+ZkSessionEnsure(void)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	int			idx = ZkMySlotIndex();
+	ZkSessionState state;
+	int64		sid;
+	ZkRecord	req;
+	ZkRequestResult res;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	state = slot->session_state;
+	sid = slot->session_id;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	if (state == ZK_SESSION_OPEN)
+		return sid;
+	if (state == ZK_SESSION_EXPIRED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
+				 errmsg("zkpg session 0x%016llx has expired", (unsigned long long) sid),
+				 errhint("Call zk_close_session() or reconnect to start a new session.")));
+
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(session_exit_callback, (Datum) 0);
+		exit_callback_registered = true;
+	}
+
+	sid = ZkNewSessionId(idx);
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	slot->session_id = sid;
+	slot->session_timeout_ms = session_clamped_timeout();
+	slot->session_state = ZK_SESSION_NONE;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	memset(&req, 0, sizeof(req));
+	req.session_id = sid;
+	req.type = ZK_OP_CREATESESSION;
+	req.timeout_ms = session_clamped_timeout();
+	ZkSessionAuth(&req.auth);
+	ZkSubmitAndWait(&req, &res);
+	if (res.err != ZK_OK)
+		ereport(ERROR,
+				(errcode(ZkErrorToSqlstate(res.err)),
+				 errmsg("could not open a zkpg session: %s", ZkErrorName(res.err))));
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	if (slot->session_id == sid && slot->session_state == ZK_SESSION_NONE)
+		slot->session_state = ZK_SESSION_OPEN;
+	state = slot->session_state;
+	LWLockRelease(ZkShmem->slot_lock);
+	if (state != ZK_SESSION_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
+				 errmsg("zkpg session 0x%016llx expired as it opened", (unsigned long long) sid)));
+	return sid;
+}
+
+int32
+ZkSessionTimeoutMs(void)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	int32		t;
+
+	(void) ZkSessionEnsure();
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	t = slot->session_timeout_ms;
+	LWLockRelease(ZkShmem->slot_lock);
+	return t;
+}
+
+/*
+ * Close this backend's session now (zk_close_session).  Closing an
+ * expired session only forgets it; closing no session does nothing.
+ */
+void
+ZkSessionClose(void)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	ZkSessionState state;
+	int64		sid;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	state = slot->session_state;
+	sid = slot->session_id;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	if (state == ZK_SESSION_OPEN)
+	{
+		ZkRecord	req;
+		ZkRequestResult res;
+
+		memset(&req, 0, sizeof(req));
+		req.session_id = sid;
+		req.type = ZK_OP_CLOSESESSION;
+		ZkSessionAuth(&req.auth);
+		ZkSubmitAndWait(&req, &res);
+	}
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	slot->session_id = 0;
+	slot->session_state = ZK_SESSION_NONE;
+	LWLockRelease(ZkShmem->slot_lock);
+}
+
+/*
+ * The identities a request of this backend carries: superuser status
+ * and the client address (a Unix socket counts as 127.0.0.1).
+ */
+void
+ZkSessionAuth(ZkAuth *auth)
+{
+	char		addr[INET6_ADDRSTRLEN] = "127.0.0.1";
+
+	auth->superuser = superuser();
+	auth->nids = 0;
+	auth->ids = palloc(sizeof(char *) * 2);
+	if (MyBEEntry != NULL)
+	{
+		const struct sockaddr *sa = (const struct sockaddr *) &MyBEEntry->st_clientaddr.addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
+					  addr, sizeof(addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr,
+					  addr, sizeof(addr));
+	}
+	auth->ids[auth->nids++] = psprintf("ip:%s", addr);
+}
+
+/*
+ * The backend exits: queue its closeSession (the peer worker submits it)
+ * and free the slot.  Never waits long: a session left behind is closed
+ * at the next start of the server, or expires.
+ */
+static void
+session_exit_callback(int code, Datum arg)
+{
+	ZkBackendSlot *slot;
+	int64		sid;
+	ZkSessionState state;
+
+	if (ZkShmem == NULL || MyBackendId == InvalidBackendId)
+		return;
+	LWLockReleaseAll();
+	slot = ZkMySlot();
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	sid = slot->session_id;
+	state = slot->session_state;
+	slot->session_id = 0;
+	slot->session_state = ZK_SESSION_NONE;
+	slot->wait_cxid = -1;
+	slot->done = false;
+	slot->latch = NULL;
+	slot->pid = 0;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	if (state == ZK_SESSION_OPEN)
+	{
+		ZkRecord	req;
+
+		memset(&req, 0, sizeof(req));
+		req.session_id = sid;
+		req.type = ZK_OP_CLOSESESSION;
+		req.auth.superuser = true;
+		if (!ZkEnqueueRequest(&req, 2000))
+			elog(WARNING, "zkpg could not queue the close of session 0x%016llx; it will be closed when it expires",
+				 (unsigned long long) sid);
+	}
+}

@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Sizes, allocates and initialises zkpg's shared memory.
+ *
+ * One segment, sized once from PGC_POSTMASTER settings: the ZkShared
+ * header, one slot per backend, and the request ring.  A crash restart
+ * of the postmaster initialises it afresh; everything durable lives in
+ * tables.
+ *
+ * IDENTIFICATION
+ *	  src/shmem.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/backendid.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "shmem.h"
+#include "zkpg.h"
+
+ZkShared   *ZkShmem = NULL;
+
+static Size zk_shmem_size(void);
+
+static Size
+zk_shmem_size(void)
+{
+	Size		size = offsetof(ZkShared, slots);
+
+	size = add_size(size, mul_size(MaxBackends, sizeof(ZkBackendSlot)));
+	size = MAXALIGN(size);
+	size = add_size(size, (Size) zk_request_queue_kb * 1024);
+	return size;
+}
+
+/* shmem_request_hook */
+void
+ZkShmemRequest(void)
+{
+	RequestAddinShmemSpace(zk_shmem_size());
+	RequestNamedLWLockTranche("zkpg", 3);
+}
+
+/* shmem_startup_hook */
+void
+ZkShmemStartup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ZkShmem = ShmemInitStruct("zkpg", zk_shmem_size(), &found);
+	if (!found)
+	{
+		LWLockPadded *locks = GetNamedLWLockTranche("zkpg");
+		Size		slots_end;
+		int			i;
+
+		memset(ZkShmem, 0, offsetof(ZkShared, slots));
+		ZkShmem->state_lock = &locks[0].lock;
+		ZkShmem->queue_lock = &locks[1].lock;
+		ZkShmem->slot_lock = &locks[2].lock;
+		ZkShmem->state = ZK_STATE_STARTING;
+		ZkShmem->leader_id = -1;
+		pg_atomic_init_u64(&ZkShmem->last_logged_zxid, 0);
+		pg_atomic_init_u64(&ZkShmem->committed_zxid, 0);
+		pg_atomic_init_u64(&ZkShmem->applied_zxid, 0);
+
+		/*
+		 * Session ids are myid << 56 | seq << 16 | slot.  Seeding seq from
+		 * the clock keeps ids unique across restarts, as ZooKeeper's
+		 * SessionTrackerImpl.initializeNextSession does.
+		 */
+		pg_atomic_init_u64(&ZkShmem->next_session_seq,
+						   (uint64) (GetCurrentTimestamp() / 1000));
+		SpinLockInit(&ZkShmem->stats_mutex);
+		ConditionVariableInit(&ZkShmem->space_cv);
+
+		ZkShmem->nslots = MaxBackends;
+		for (i = 0; i < MaxBackends; i++)
+		{
+			ZkBackendSlot *slot = &ZkShmem->slots[i];
+
+			slot->pid = 0;
+			slot->latch = NULL;
+			slot->session_id = 0;
+			slot->session_state = ZK_SESSION_NONE;
+			slot->wait_cxid = -1;
+			slot->done = false;
+		}
+		slots_end = MAXALIGN(offsetof(ZkShared, slots) +
+							 MaxBackends * sizeof(ZkBackendSlot));
+		ZkShmem->queue_data = (char *) ZkShmem + slots_end;
+		ZkShmem->queue_size = (uint32) zk_request_queue_kb * 1024;
+		ZkShmem->queue_head = ZkShmem->queue_tail = 0;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+const char *
+ZkServerStateName(ZkServerState state)
+{
+	switch (state)
+	{
+		case ZK_STATE_STARTING:
+			return "starting";
+		case ZK_STATE_STANDALONE:
+			return "standalone";
+		case ZK_STATE_LOOKING:
+			return "looking";
+		case ZK_STATE_FOLLOWING:
+			return "following";
+		case ZK_STATE_LEADING:
+			return "leading";
+		case ZK_STATE_OBSERVING:
+			return "observing";
+	}
+	return "unknown";
+}
+
+int
+ZkMySlotIndex(void)
+{
+	if (MyBackendId == InvalidBackendId || MyBackendId > ZkShmem->nslots)
+		elog(ERROR, "zkpg: this process has no backend slot");
+	return MyBackendId - 1;
+}
+
+ZkBackendSlot *
+ZkMySlot(void)
+{
+	return &ZkShmem->slots[ZkMySlotIndex()];
+}

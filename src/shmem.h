@@ -1,0 +1,134 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.h
+ *	  Layout of zkpg's shared memory: the server state, the per-backend
+ *	  slots (session + result of the request being waited for) and the
+ *	  request ring.
+ *
+ * Lock order (never hold two of these except in this order; never hold
+ * any across a wait, libpq, SPI or a transaction):
+ *
+ *	1. ZkShared->state_lock
+ *	2. ZkShared->queue_lock
+ *	3. ZkShared->slot_lock
+ *
+ * IDENTIFICATION
+ *	  src/shmem.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_SHMEM_H
+#define ZKPG_SHMEM_H
+
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+
+#include "zkpg.h"
+
+/* Server states, as ZooKeeper's ServerState plus "starting" and standalone. */
+typedef enum ZkServerState
+{
+	ZK_STATE_STARTING = 0,		/* waiting for the extension or recovering */
+	ZK_STATE_STANDALONE,
+	ZK_STATE_LOOKING,
+	ZK_STATE_FOLLOWING,
+	ZK_STATE_LEADING,
+	ZK_STATE_OBSERVING
+} ZkServerState;
+
+/* Lifecycle of a backend's session, as seen by that backend's slot. */
+typedef enum ZkSessionState
+{
+	ZK_SESSION_NONE = 0,		/* no session yet, or closed */
+	ZK_SESSION_OPEN,			/* createSession applied */
+	ZK_SESSION_EXPIRED			/* closed behind the backend's back: ZK112 */
+} ZkSessionState;
+
+/* The result of one op, filled by the applier. */
+typedef struct ZkOpResult
+{
+	int32		err;
+	int32		seq;			/* sequential suffix of a create, else -1 */
+	bool		has_stat;
+	ZkStat		stat;
+} ZkOpResult;
+
+/*
+ * One per backend (indexed by BackendId - 1).
+ *
+ * Protected by slot_lock: everything.  The owning backend arms wait_cxid
+ * and reads the result; the applier completes it.  session_id and
+ * session_state are also read by the applier to find the slot of a txn's
+ * session (the low 16 bits of a session id are its slot index).
+ */
+typedef struct ZkBackendSlot
+{
+	int			pid;
+	Latch	   *latch;
+	int64		session_id;
+	int32		session_timeout_ms;
+	ZkSessionState session_state;
+
+	int32		wait_cxid;		/* -1: not waiting */
+	bool		done;
+	int32		err;
+	int32		failed_index;
+	ZkZxid		zxid;
+	int			nresults;
+	ZkOpResult	results[ZK_MAX_MULTI_OPS];
+} ZkBackendSlot;
+
+typedef struct ZkShared
+{
+	/* state_lock protects the fields up to queue_lock */
+	LWLock	   *state_lock;
+	ZkServerState state;
+	bool		serving;		/* writes are accepted */
+	int			leader_id;
+	int64		epoch;
+	Latch	   *peer_latch;
+	Latch	   *applier_latch;
+	bool		applier_ready;	/* applied_zxid holds the durable value */
+	int64		znode_count;	/* maintained by the applier */
+	int64		session_count;
+
+	/* written by one process each, read by all */
+	pg_atomic_uint64 last_logged_zxid;
+	pg_atomic_uint64 committed_zxid;
+	pg_atomic_uint64 applied_zxid;
+	pg_atomic_uint64 next_session_seq;
+
+	/* write latency, measured by backends */
+	slock_t		stats_mutex;
+	int64		lat_count;
+	int64		lat_sum_us;
+	int64		lat_min_us;
+	int64		lat_max_us;
+
+	/* queue_lock protects the ring positions; space_cv wakes writers */
+	LWLock	   *queue_lock;
+	ConditionVariable space_cv;
+	uint64		queue_head;		/* next byte to take */
+	uint64		queue_tail;		/* next byte to write */
+	uint32		queue_size;
+	char	   *queue_data;		/* ring of queue_size bytes */
+
+	LWLock	   *slot_lock;
+	int			nslots;
+	ZkBackendSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} ZkShared;
+
+extern ZkShared *ZkShmem;
+
+/* called from _PG_init */
+extern void ZkShmemRequest(void);
+extern void ZkShmemStartup(void);
+
+extern const char *ZkServerStateName(ZkServerState state);
+extern ZkBackendSlot *ZkMySlot(void);
+extern int	ZkMySlotIndex(void);
+
+#endif							/* ZKPG_SHMEM_H */

@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.c
+ *	  What an operator and the tests look at: the zkpg.status row (the
+ *	  mntr/srvr of this server), the digest of the tree, and the digest
+ *	  of a tree rebuilt by replaying the whole log.
+ *
+ * IDENTIFICATION
+ *	  src/status.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "applier.h"
+#include "datatree.h"
+#include "shmem.h"
+#include "txn_codec.h"
+#include "txnlog.h"
+#include "zkpg.h"
+
+PG_FUNCTION_INFO_V1(zkpg_status_info);
+PG_FUNCTION_INFO_V1(zkpg_tree_digest);
+PG_FUNCTION_INFO_V1(zkpg_log_replay_digest);
+PG_FUNCTION_INFO_V1(zkpg_initialize_tree);
+
+#define STATUS_COLS 17
+
+static void require_shmem(void);
+
+static void
+require_shmem(void)
+{
+	if (ZkShmem == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zkpg must be loaded via shared_preload_libraries")));
+}
+
+Datum
+zkpg_status_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[STATUS_COLS];
+	bool		nulls[STATUS_COLS] = {0};
+	ZkServerState state;
+	int			leader;
+	int64		epoch;
+	int64		znodes;
+	int64		lat_count;
+	int64		lat_sum;
+	int64		lat_min;
+	int64		lat_max;
+	int			outstanding = 0;
+	int			sessions = 0;
+	int			i;
+	static const char *const replication[] = {"zab", "2pc", "3pc"};
+
+	require_shmem();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	state = ZkShmem->state;
+	leader = ZkShmem->leader_id;
+	epoch = ZkShmem->epoch;
+	znodes = ZkShmem->znode_count;
+	LWLockRelease(ZkShmem->state_lock);
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	for (i = 0; i < ZkShmem->nslots; i++)
+	{
+		if (ZkShmem->slots[i].wait_cxid != -1 && !ZkShmem->slots[i].done)
+			outstanding++;
+		if (ZkShmem->slots[i].session_state == ZK_SESSION_OPEN)
+			sessions++;
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+
+	SpinLockAcquire(&ZkShmem->stats_mutex);
+	lat_count = ZkShmem->lat_count;
+	lat_sum = ZkShmem->lat_sum_us;
+	lat_min = ZkShmem->lat_min_us;
+	lat_max = ZkShmem->lat_max_us;
+	SpinLockRelease(&ZkShmem->stats_mutex);
+
+	values[0] = Int32GetDatum(zk_myid);
+	values[1] = CStringGetTextDatum(replication[zk_replication]);
+	values[2] = CStringGetTextDatum(ZkServerStateName(state));
+	values[3] = Int32GetDatum(leader);
+	nulls[3] = (leader < 0);
+	values[4] = Int64GetDatum(epoch);
+	values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&ZkShmem->last_logged_zxid));
+	values[6] = Int64GetDatum((int64) pg_atomic_read_u64(&ZkShmem->committed_zxid));
+	values[7] = Int64GetDatum((int64) pg_atomic_read_u64(&ZkShmem->applied_zxid));
+	values[8] = Int32GetDatum(outstanding);
+	values[9] = Int64GetDatum(znodes);
+	values[10] = Int32GetDatum(sessions);
+	values[11] = Int32GetDatum(0);	/* watches: none in this version */
+	values[12] = Float8GetDatum(lat_count ? lat_min / 1000.0 : 0);
+	values[13] = Float8GetDatum(lat_count ? (double) lat_sum / lat_count / 1000.0 : 0);
+	values[14] = Float8GetDatum(lat_count ? lat_max / 1000.0 : 0);
+	values[15] = Int64GetDatum(lat_count);
+	values[16] = CStringGetTextDatum(zk_database);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+Datum
+zkpg_tree_digest(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(ZkTreeDigest(ZkTreeMain())));
+}
+
+/*
+ * Rebuild the tree from the initial nodes by applying every logged txn,
+ * in a scratch copy, and return its digest.  Equal to zkpg.tree_digest()
+ * once everything logged is applied, if the applier did its job.
+ */
+Datum
+zkpg_log_replay_digest(PG_FUNCTION_ARGS)
+{
+	ZkTree	   *scratch = ZkTreeCreateScratch();
+	ZkZxid		after = 0;
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "zkpg replay",
+													ALLOCSET_DEFAULT_SIZES);
+	char	   *digest;
+
+	for (;;)
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		List	   *txns = ZkLogRead(after, PG_INT64_MAX, 1000);
+		ListCell   *lc;
+
+		foreach(lc, txns)
+		{
+			ZkLoggedTxn *logged = lfirst(lc);
+			ZkRecord	txn;
+			ZkOpResult *results;
+			int			nresults;
+			const char *reason = ZkDecodeTxn(logged->data, logged->len, &txn);
+
+			if (reason != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("logged txn 0x%llx is corrupt: %s",
+								(unsigned long long) logged->zxid, reason)));
+			results = palloc(sizeof(ZkOpResult) * Max(txn.nops, 1));
+			(void) ZkApplyTxn(scratch, &txn, results, &nresults);
+			after = logged->zxid;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
+		if (txns == NIL)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	digest = ZkTreeDigest(scratch);
+	ZkTreeDropScratch(scratch);
+	PG_RETURN_TEXT_P(cstring_to_text(digest));
+}
+
+/*
+ * Called once by the install script: the nodes that exist from the start.
+ */
+Datum
+zkpg_initialize_tree(PG_FUNCTION_ARGS)
+{
+	if (ZkTreeCountNodes(ZkTreeMain()) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the zkpg tree is already initialised")));
+	ZkTreeInitialize(ZkTreeMain());
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,541 @@
+/*-------------------------------------------------------------------------
+ *
+ * txn_codec.c
+ *	  Versioned binary encoding of requests (client -> leader) and txns
+ *	  (leader -> log -> applier), independent of SQL, in the spirit of
+ *	  ZooKeeper's jute records.
+ *
+ * Layout, all integers big-endian:
+ *
+ *	request: 'R' u8 version, i64 session, i32 cxid, i16 type, body,
+ *			 auth (u8 superuser, u16 n, n x string)
+ *	txn:	 'T' u8 version, i64 session, i32 cxid, i64 zxid, i64 time,
+ *			 i16 type, body
+ *
+ * A body is the op of a single-op record, the ops of a multi (u16 n, then
+ * n x (i16 type, op)), the timeout (and owner, in a txn) of createSession,
+ * nothing for closeSession, and (err, failed op index) for an error txn.
+ * Strings and data are i32 length + bytes.
+ *
+ * Decoding faces the network (forwarded requests and proposals come from
+ * peers): every length is checked against what is left and against the
+ * limits, every enum against its values, and trailing bytes are refused.
+ * A decoder returns NULL or the reason the input is malformed; it never
+ * reads past the buffer, and never throws for bad input.
+ *
+ * IDENTIFICATION
+ *	  src/txn_codec.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "port/pg_bswap.h"
+#include "utils/memutils.h"
+
+#include "txn_codec.h"
+#include "zkpg.h"
+
+#define REQUEST_MAGIC	'R'
+#define TXN_MAGIC		'T'
+#define CODEC_VERSION	1
+
+#define MAX_AUTH_IDS	1024
+#define MAX_ID_BYTES	4096
+
+typedef struct Reader
+{
+	const char *p;
+	const char *end;
+	const char *error;
+} Reader;
+
+static void put_i8(StringInfo buf, int8 v);
+static void put_i16(StringInfo buf, int16 v);
+static void put_i32(StringInfo buf, int32 v);
+static void put_i64(StringInfo buf, int64 v);
+static void put_bytes(StringInfo buf, const char *data, int32 len);
+static void put_string(StringInfo buf, const char *s);
+static void put_acl(StringInfo buf, int nacl, char **acl);
+static void put_op(StringInfo buf, const ZkOp *op, bool txn);
+
+static bool need(Reader *r, size_t n);
+static int8 get_i8(Reader *r);
+static int16 get_i16(Reader *r);
+static int32 get_i32(Reader *r);
+static int64 get_i64(Reader *r);
+static char *get_bytes(Reader *r, int32 *len, int32 max);
+static char *get_string(Reader *r, int32 max);
+static void get_acl(Reader *r, int *nacl, char ***acl);
+static void get_op(Reader *r, ZkOp *op, int16 type, bool txn);
+static bool op_type_is_valid(int16 type, bool txn);
+
+/* ---- writing ---- */
+
+static void
+put_i8(StringInfo buf, int8 v)
+{
+	appendStringInfoChar(buf, (char) v);
+}
+
+static void
+put_i16(StringInfo buf, int16 v)
+{
+	uint16		n = pg_hton16((uint16) v);
+
+	appendBinaryStringInfo(buf, (char *) &n, 2);
+}
+
+static void
+put_i32(StringInfo buf, int32 v)
+{
+	uint32		n = pg_hton32((uint32) v);
+
+	appendBinaryStringInfo(buf, (char *) &n, 4);
+}
+
+static void
+put_i64(StringInfo buf, int64 v)
+{
+	uint64		n = pg_hton64((uint64) v);
+
+	appendBinaryStringInfo(buf, (char *) &n, 8);
+}
+
+static void
+put_bytes(StringInfo buf, const char *data, int32 len)
+{
+	put_i32(buf, len);
+	if (len > 0)
+		appendBinaryStringInfo(buf, data, len);
+}
+
+static void
+put_string(StringInfo buf, const char *s)
+{
+	put_bytes(buf, s, (int32) strlen(s));
+}
+
+static void
+put_acl(StringInfo buf, int nacl, char **acl)
+{
+	int			i;
+
+	put_i16(buf, (int16) nacl);
+	for (i = 0; i < nacl; i++)
+		put_string(buf, acl[i]);
+}
+
+static void
+put_op(StringInfo buf, const ZkOp *op, bool txn)
+{
+	switch (op->type)
+	{
+		case ZK_OP_CREATE:
+			put_string(buf, op->path);
+			put_bytes(buf, op->data, op->data_len);
+			put_i8(buf, op->mode);
+			put_i64(buf, op->ttl_ms);
+			put_acl(buf, op->nacl, op->acl);
+			if (txn)
+			{
+				put_i64(buf, op->ephemeral_owner);
+				put_i32(buf, op->parent_creates);
+			}
+			break;
+		case ZK_OP_DELETE:
+			put_string(buf, op->path);
+			if (!txn)
+				put_i32(buf, op->version);
+			break;
+		case ZK_OP_SETDATA:
+			put_string(buf, op->path);
+			put_bytes(buf, op->data, op->data_len);
+			put_i32(buf, op->version);
+			break;
+		case ZK_OP_SETACL:
+			put_string(buf, op->path);
+			put_acl(buf, op->nacl, op->acl);
+			put_i32(buf, op->version);
+			break;
+		case ZK_OP_CHECK:
+			put_string(buf, op->path);
+			put_i32(buf, op->version);
+			break;
+		default:
+			elog(ERROR, "cannot encode op type %d", op->type);
+	}
+}
+
+static void
+put_body(StringInfo buf, const ZkRecord *rec, bool txn)
+{
+	int			i;
+
+	switch (rec->type)
+	{
+		case ZK_OP_CREATESESSION:
+			put_i32(buf, rec->timeout_ms);
+			if (txn)
+				put_i32(buf, rec->owner);
+			break;
+		case ZK_OP_CLOSESESSION:
+			break;
+		case ZK_OP_ERROR:
+			Assert(txn);
+			put_i32(buf, rec->err);
+			put_i32(buf, rec->failed_index);
+			break;
+		case ZK_OP_MULTI:
+			put_i16(buf, (int16) rec->nops);
+			for (i = 0; i < rec->nops; i++)
+			{
+				put_i16(buf, rec->ops[i].type);
+				put_op(buf, &rec->ops[i], txn);
+			}
+			break;
+		default:
+			Assert(rec->nops == 1 && rec->ops[0].type == rec->type);
+			put_op(buf, &rec->ops[0], txn);
+			break;
+	}
+}
+
+void
+ZkEncodeRequest(StringInfo buf, const ZkRecord *req)
+{
+	int			i;
+
+	put_i8(buf, REQUEST_MAGIC);
+	put_i8(buf, CODEC_VERSION);
+	put_i64(buf, req->session_id);
+	put_i32(buf, req->cxid);
+	put_i16(buf, req->type);
+	put_body(buf, req, false);
+	put_i8(buf, req->auth.superuser ? 1 : 0);
+	put_i16(buf, (int16) req->auth.nids);
+	for (i = 0; i < req->auth.nids; i++)
+		put_string(buf, req->auth.ids[i]);
+}
+
+void
+ZkEncodeTxn(StringInfo buf, const ZkRecord *txn)
+{
+	put_i8(buf, TXN_MAGIC);
+	put_i8(buf, CODEC_VERSION);
+	put_i64(buf, txn->session_id);
+	put_i32(buf, txn->cxid);
+	put_i64(buf, txn->zxid);
+	put_i64(buf, txn->time);
+	put_i16(buf, txn->type);
+	put_body(buf, txn, true);
+}
+
+/* ---- reading ---- */
+
+static bool
+need(Reader *r, size_t n)
+{
+	if (r->error)
+		return false;
+	if ((size_t) (r->end - r->p) < n)
+	{
+		r->error = "record is truncated";
+		return false;
+	}
+	return true;
+}
+
+static int8
+get_i8(Reader *r)
+{
+	if (!need(r, 1))
+		return 0;
+	return (int8) *r->p++;
+}
+
+static int16
+get_i16(Reader *r)
+{
+	uint16		n;
+
+	if (!need(r, 2))
+		return 0;
+	memcpy(&n, r->p, 2);
+	r->p += 2;
+	return (int16) pg_ntoh16(n);
+}
+
+static int32
+get_i32(Reader *r)
+{
+	uint32		n;
+
+	if (!need(r, 4))
+		return 0;
+	memcpy(&n, r->p, 4);
+	r->p += 4;
+	return (int32) pg_ntoh32(n);
+}
+
+static int64
+get_i64(Reader *r)
+{
+	uint64		n;
+
+	if (!need(r, 8))
+		return 0;
+	memcpy(&n, r->p, 8);
+	r->p += 8;
+	return (int64) pg_ntoh64(n);
+}
+
+/* Bytes with a length prefix; the copy is NUL-terminated for convenience. */
+static char *
+get_bytes(Reader *r, int32 *len, int32 max)
+{
+	int32		n = get_i32(r);
+	char	   *out;
+
+	*len = 0;
+	if (r->error)
+		return NULL;
+	if (n < 0 || n > max)
+	{
+		r->error = "length field out of range";
+		return NULL;
+	}
+	if (!need(r, n))
+		return NULL;
+	out = palloc(n + 1);
+	memcpy(out, r->p, n);
+	out[n] = '\0';
+	r->p += n;
+	*len = n;
+	return out;
+}
+
+static char *
+get_string(Reader *r, int32 max)
+{
+	int32		len;
+	char	   *s = get_bytes(r, &len, max);
+
+	if (s != NULL && (int32) strlen(s) != len)
+	{
+		r->error = "string contains a NUL byte";
+		return NULL;
+	}
+	return s;
+}
+
+static void
+get_acl(Reader *r, int *nacl, char ***acl)
+{
+	int16		n = get_i16(r);
+	int			i;
+
+	*nacl = 0;
+	*acl = NULL;
+	if (r->error)
+		return;
+	if (n < 0 || n > ZK_MAX_ACL_ENTRIES)
+	{
+		r->error = "ACL entry count out of range";
+		return;
+	}
+	*acl = palloc0(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n && !r->error; i++)
+		(*acl)[i] = get_string(r, MAX_ID_BYTES);
+	if (!r->error)
+		*nacl = n;
+}
+
+static bool
+op_type_is_valid(int16 type, bool txn)
+{
+	return type == ZK_OP_CREATE || type == ZK_OP_DELETE ||
+		type == ZK_OP_SETDATA || type == ZK_OP_SETACL ||
+		type == ZK_OP_CHECK;
+}
+
+static void
+get_op(Reader *r, ZkOp *op, int16 type, bool txn)
+{
+	memset(op, 0, sizeof(ZkOp));
+	op->type = type;
+	op->version = -1;
+	if (!op_type_is_valid(type, txn))
+	{
+		r->error = "unknown op type";
+		return;
+	}
+	op->path = get_string(r, ZK_MAX_PATH_BYTES);
+	switch (type)
+	{
+		case ZK_OP_CREATE:
+			op->data = get_bytes(r, &op->data_len, MaxAllocSize / 2);
+			op->mode = get_i8(r);
+			op->ttl_ms = get_i64(r);
+			get_acl(r, &op->nacl, &op->acl);
+			if (txn)
+			{
+				op->ephemeral_owner = get_i64(r);
+				op->parent_creates = get_i32(r);
+			}
+			if (!r->error && (op->mode < ZK_MODE_PERSISTENT ||
+							  op->mode > ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL))
+				r->error = "unknown create mode";
+			break;
+		case ZK_OP_DELETE:
+			if (!txn)
+				op->version = get_i32(r);
+			break;
+		case ZK_OP_SETDATA:
+			op->data = get_bytes(r, &op->data_len, MaxAllocSize / 2);
+			op->version = get_i32(r);
+			break;
+		case ZK_OP_SETACL:
+			get_acl(r, &op->nacl, &op->acl);
+			op->version = get_i32(r);
+			break;
+		case ZK_OP_CHECK:
+			op->version = get_i32(r);
+			break;
+	}
+}
+
+static void
+get_body(Reader *r, ZkRecord *rec, bool txn)
+{
+	int			i;
+
+	rec->nops = 0;
+	rec->ops = NULL;
+	rec->failed_index = -1;
+	switch (rec->type)
+	{
+		case ZK_OP_CREATESESSION:
+			rec->timeout_ms = get_i32(r);
+			if (txn)
+				rec->owner = get_i32(r);
+			if (!r->error && rec->timeout_ms <= 0)
+				r->error = "session timeout out of range";
+			break;
+		case ZK_OP_CLOSESESSION:
+			break;
+		case ZK_OP_ERROR:
+			if (!txn)
+			{
+				r->error = "unknown request type";
+				break;
+			}
+			rec->err = get_i32(r);
+			rec->failed_index = get_i32(r);
+			if (!r->error && (rec->err >= 0 || rec->failed_index < -1 ||
+							  rec->failed_index >= ZK_MAX_MULTI_OPS))
+				r->error = "error txn fields out of range";
+			break;
+		case ZK_OP_MULTI:
+			{
+				int16		n = get_i16(r);
+
+				if (r->error)
+					break;
+				if (n < 0 || n > ZK_MAX_MULTI_OPS)
+				{
+					r->error = "multi op count out of range";
+					break;
+				}
+				rec->ops = palloc0(sizeof(ZkOp) * Max(n, 1));
+				for (i = 0; i < n && !r->error; i++)
+				{
+					int16		t = get_i16(r);
+
+					if (r->error)
+						break;
+					get_op(r, &rec->ops[i], t, txn);
+				}
+				if (!r->error)
+					rec->nops = n;
+			}
+			break;
+		default:
+			rec->ops = palloc0(sizeof(ZkOp));
+			get_op(r, &rec->ops[0], rec->type, txn);
+			if (!r->error)
+				rec->nops = 1;
+			break;
+	}
+}
+
+const char *
+ZkDecodeRequest(const char *data, int len, ZkRecord *req)
+{
+	Reader		r = {data, data + len, NULL};
+	int			i;
+
+	memset(req, 0, sizeof(ZkRecord));
+	if (get_i8(&r) != REQUEST_MAGIC || get_i8(&r) != CODEC_VERSION)
+		return r.error ? r.error : "not a zkpg request of a known version";
+	req->session_id = get_i64(&r);
+	req->cxid = get_i32(&r);
+	req->type = get_i16(&r);
+	get_body(&r, req, false);
+	req->auth.superuser = (get_i8(&r) != 0);
+	{
+		int16		n = get_i16(&r);
+
+		if (!r.error && (n < 0 || n > MAX_AUTH_IDS))
+			r.error = "auth identity count out of range";
+		if (!r.error)
+		{
+			req->auth.ids = palloc0(sizeof(char *) * Max(n, 1));
+			for (i = 0; i < n && !r.error; i++)
+				req->auth.ids[i] = get_string(&r, MAX_ID_BYTES);
+			if (!r.error)
+				req->auth.nids = n;
+		}
+	}
+	if (!r.error && r.p != r.end)
+		r.error = "trailing bytes after the request";
+	return r.error;
+}
+
+const char *
+ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
+{
+	Reader		r = {data, data + len, NULL};
+
+	memset(txn, 0, sizeof(ZkRecord));
+	if (get_i8(&r) != TXN_MAGIC || get_i8(&r) != CODEC_VERSION)
+		return r.error ? r.error : "not a zkpg txn of a known version";
+	txn->session_id = get_i64(&r);
+	txn->cxid = get_i32(&r);
+	txn->zxid = get_i64(&r);
+	txn->time = get_i64(&r);
+	txn->type = get_i16(&r);
+	get_body(&r, txn, true);
+	if (!r.error && txn->zxid <= 0)
+		r.error = "txn zxid out of range";
+	if (!r.error && r.p != r.end)
+		r.error = "trailing bytes after the txn";
+	return r.error;
+}
+
+/*
+ * The zxid of an encoded txn, or -1 when it is too short to say.
+ */
+ZkZxid
+ZkPeekTxnZxid(const char *data, int len)
+{
+	Reader		r = {data, data + len, NULL};
+	int64		zxid;
+
+	if (get_i8(&r) != TXN_MAGIC || get_i8(&r) != CODEC_VERSION)
+		return -1;
+	(void) get_i64(&r);
+	(void) get_i32(&r);
+	zxid = get_i64(&r);
+	return r.error ? -1 : zxid;
+}

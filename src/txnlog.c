@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * txnlog.c
+ *	  The txn log (zkpg.txnlog) and the peer state (zkpg.peer_state):
+ *	  ZooKeeper's SyncRequestProcessor, txnlog files and epoch files.
+ *
+ * A batch of txns is appended with one statement in the caller's
+ * transaction; the caller commits it with synchronous_commit on, so that
+ * one WAL flush makes the whole batch durable (group commit).  A txn is
+ * stored encoded (txn_codec.c), keyed by zxid.
+ *
+ * The peer state holds acceptedEpoch and currentEpoch, written durably
+ * before they are acted on, and the applied zxid, which the applier
+ * writes in the same transaction as the tree change it stands for.
+ *
+ * IDENTIFICATION
+ *	  src/txnlog.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "txnlog.h"
+#include "zkpg.h"
+
+static SPIPlanPtr plan_append = NULL;
+static SPIPlanPtr plan_read = NULL;
+static SPIPlanPtr plan_get_state = NULL;
+static SPIPlanPtr plan_set_state = NULL;
+
+static SPIPlanPtr log_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);
+
+static SPIPlanPtr
+log_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL)
+			elog(ERROR, "zkpg: SPI_prepare failed for \"%s\"", sql);
+		SPI_keepplan(plan);
+		*slot = plan;
+	}
+	return *slot;
+}
+
+ZkZxid
+ZkLogLastZxid(void)
+{
+	bool		isnull;
+	Datum		d;
+	ZkZxid		zxid = 0;
+
+	SPI_connect();
+	if (SPI_execute("SELECT max(zxid) FROM zkpg.txnlog", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not read the txn log");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		zxid = DatumGetInt64(d);
+	SPI_finish();
+	return zxid;
+}
+
+void
+ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns)
+{
+	Oid			types[2] = {INT8ARRAYOID, BYTEAARRAYOID};
+	Datum	   *zd = palloc(sizeof(Datum) * n);
+	Datum	   *td = palloc(sizeof(Datum) * n);
+	Datum		values[2];
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		bytea	   *b = palloc(VARHDRSZ + txns[i]->len);
+
+		SET_VARSIZE(b, VARHDRSZ + txns[i]->len);
+		memcpy(VARDATA(b), txns[i]->data, txns[i]->len);
+		zd[i] = Int64GetDatum(zxids[i]);
+		td[i] = PointerGetDatum(b);
+	}
+	values[0] = PointerGetDatum(construct_array(zd, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(td, n, BYTEAOID, -1, false, TYPALIGN_INT));
+
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_append,
+								  "INSERT INTO zkpg.txnlog (zxid, txn) "
+								  "SELECT * FROM unnest($1, $2)", 2, types),
+						 values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "zkpg: could not append to the txn log");
+	SPI_finish();
+}
+
+/*
+ * Txns with zxid in (after, upto], in order, at most limit of them.
+ */
+List *
+ZkLogRead(ZkZxid after, ZkZxid upto, int limit)
+{
+	Oid			types[3] = {INT8OID, INT8OID, INT4OID};
+	Datum		values[3];
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *out = NIL;
+	uint64		i;
+
+	values[0] = Int64GetDatum(after);
+	values[1] = Int64GetDatum(upto);
+	values[2] = Int32GetDatum(limit);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_read,
+								  "SELECT zxid, txn FROM zkpg.txnlog "
+								  "WHERE zxid > $1 AND zxid <= $2 ORDER BY zxid LIMIT $3",
+								  3, types),
+						 values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not read the txn log");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		bytea	   *b;
+		MemoryContext old;
+		ZkLoggedTxn *t;
+
+		old = MemoryContextSwitchTo(caller);
+		t = palloc(sizeof(ZkLoggedTxn));
+		t->zxid = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		b = DatumGetByteaPCopy(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		t->data = VARDATA(b);
+		t->len = VARSIZE(b) - VARHDRSZ;
+		out = lappend(out, t);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return out;
+}
+
+int64
+ZkLogGetState(const char *key)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	int64		v = 0;
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(key);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_get_state,
+								  "SELECT value FROM zkpg.peer_state WHERE key = $1",
+								  1, types),
+						 values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not read the peer state");
+	if (SPI_processed == 1)
+		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return v;
+}
+
+void
+ZkLogSetState(const char *key, int64 value)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = Int64GetDatum(value);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_set_state,
+								  "INSERT INTO zkpg.peer_state (key, value) VALUES ($1, $2) "
+								  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+								  2, types),
+						 values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "zkpg: could not write the peer state");
+	SPI_finish();
+}

@@ -1,0 +1,38 @@
+/*-------------------------------------------------------------------------
+ *
+ * txnlog.h
+ *	  The durable txn log and the peer's durable state (epochs, applied
+ *	  zxid).
+ *
+ * IDENTIFICATION
+ *	  src/txnlog.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_TXNLOG_H
+#define ZKPG_TXNLOG_H
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "zkpg.h"
+
+/* one logged txn, as read back */
+typedef struct ZkLoggedTxn
+{
+	ZkZxid		zxid;
+	char	   *data;
+	int			len;
+} ZkLoggedTxn;
+
+#define ZK_STATE_ACCEPTED_EPOCH "accepted_epoch"
+#define ZK_STATE_CURRENT_EPOCH	"current_epoch"
+#define ZK_STATE_APPLIED_ZXID	"applied_zxid"
+
+/* called inside a transaction of a worker */
+extern ZkZxid ZkLogLastZxid(void);
+extern void ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns);
+extern List *ZkLogRead(ZkZxid after, ZkZxid upto, int limit);
+extern int64 ZkLogGetState(const char *key);
+extern void ZkLogSetState(const char *key, int64 value);
+
+#endif							/* ZKPG_TXNLOG_H */

@@ -1,0 +1,839 @@
+/*-------------------------------------------------------------------------
+ *
+ * zk_functions.c
+ *	  The SQL API of API.md: argument checks, reads from the local tree,
+ *	  and writes submitted to the pipeline (the client connection and
+ *	  FinalRequestProcessor's read path, in ZooKeeper's terms).
+ *
+ * Every argument is checked here, before anything is queued: bad input
+ * is refused with ZK008 (ZK114 for ACLs) and never reaches the log.
+ * Reads see this server's latest applied state whatever the caller's
+ * isolation level (datatree.c reads with the latest snapshot).  Writes are
+ * not part of the caller's transaction, like nextval().
+ *
+ * IDENTIFICATION
+ *	  src/zk_functions.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+#include "acl.h"
+#include "datatree.h"
+#include "path.h"
+#include "request_queue.h"
+#include "sessions.h"
+#include "shmem.h"
+#include "zkpg.h"
+#include "zkpg_errcodes.h"
+
+PG_FUNCTION_INFO_V1(zk_create);
+PG_FUNCTION_INFO_V1(zk_set);
+PG_FUNCTION_INFO_V1(zk_delete);
+PG_FUNCTION_INFO_V1(zk_set_acl);
+PG_FUNCTION_INFO_V1(zk_multi);
+PG_FUNCTION_INFO_V1(zk_sync);
+PG_FUNCTION_INFO_V1(zk_get);
+PG_FUNCTION_INFO_V1(zk_exists);
+PG_FUNCTION_INFO_V1(zk_get_children);
+PG_FUNCTION_INFO_V1(zk_get_acl);
+PG_FUNCTION_INFO_V1(zk_count_children);
+PG_FUNCTION_INFO_V1(zk_get_ephemerals);
+PG_FUNCTION_INFO_V1(zk_session_id);
+PG_FUNCTION_INFO_V1(zk_session_timeout);
+PG_FUNCTION_INFO_V1(zk_close_session);
+
+/* zk_op's attributes, in the order of the type in the install script */
+enum
+{
+	ZK_OP_ATT_OP = 0,
+	ZK_OP_ATT_PATH,
+	ZK_OP_ATT_DATA,
+	ZK_OP_ATT_VERSION,
+	ZK_OP_ATT_MODE,
+	ZK_OP_ATT_ACL,
+	ZK_OP_ATT_TTL,
+	ZK_OP_NATTS
+};
+
+static Oid	checked_database = InvalidOid;
+
+static void zk_check_usable(void);
+static char *arg_path(FunctionCallInfo fcinfo, int argno, bool sequential);
+static char *arg_path_text(text *t, bool sequential, const char *what);
+static void arg_data(FunctionCallInfo fcinfo, int argno, ZkOp *op);
+static void data_from_bytea(bytea *b, ZkOp *op);
+static int32 arg_version(FunctionCallInfo fcinfo, int argno, const char *what);
+static int8 parse_mode(const char *mode);
+static void acl_from_array(ArrayType *arr, ZkOp *op, const char *path);
+static void reject_watch(FunctionCallInfo fcinfo, int argno);
+static void report_zk_error(int err, const char *path, int op_index, const char *opname);
+static Datum stat_to_datum(TupleDesc desc, const ZkStat *stat);
+static void submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res);
+static void read_node(const char *path, int perm, bool with_data, ZkNode *node);
+static ZkAuth *my_auth(void);
+
+/*
+ * zk_* calls need the library preloaded and work only in zkpg.database.
+ */
+static void
+zk_check_usable(void)
+{
+	if (ZkShmem == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zkpg must be loaded via shared_preload_libraries")));
+	if (checked_database != MyDatabaseId)
+	{
+		Oid			db = get_database_oid(zk_database, true);
+
+		if (db != MyDatabaseId)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("zkpg functions work only in database \"%s\"", zk_database),
+					 errdetail("zkpg.database names the database that holds the znode tree; watches use LISTEN/NOTIFY, which is per database.")));
+		checked_database = MyDatabaseId;
+	}
+}
+
+static ZkAuth *
+my_auth(void)
+{
+	ZkAuth	   *auth = palloc0(sizeof(ZkAuth));
+
+	ZkSessionAuth(auth);
+	return auth;
+}
+
+static char *
+arg_path_text(text *t, bool sequential, const char *what)
+{
+	char	   *path;
+	const char *reason;
+
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("%s must not be null", what)));
+	path = text_to_cstring(t);
+	reason = ZkValidatePath(path, sequential);
+	if (reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("invalid path \"%s\": %s", path, reason)));
+	return path;
+}
+
+static char *
+arg_path(FunctionCallInfo fcinfo, int argno, bool sequential)
+{
+	if (PG_ARGISNULL(argno))
+		return arg_path_text(NULL, sequential, "path");
+	return arg_path_text(PG_GETARG_TEXT_PP(argno), sequential, "path");
+}
+
+static void
+data_from_bytea(bytea *b, ZkOp *op)
+{
+	if (b == NULL)
+	{
+		op->data = NULL;
+		op->data_len = 0;
+		return;
+	}
+	op->data_len = VARSIZE_ANY_EXHDR(b);
+	op->data = VARDATA_ANY(b);
+	if (op->data_len > zk_max_data_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("data of %d bytes exceeds zkpg.max_data_bytes (%d)",
+						op->data_len, zk_max_data_bytes)));
+}
+
+static void
+arg_data(FunctionCallInfo fcinfo, int argno, ZkOp *op)
+{
+	data_from_bytea(PG_ARGISNULL(argno) ? NULL : PG_GETARG_BYTEA_PP(argno), op);
+}
+
+static int32
+arg_version(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	int32		v;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("%s must not be null", what),
+				 errhint("Use -1 to match any version.")));
+	v = PG_GETARG_INT32(argno);
+	if (v < -1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("invalid %s %d", what, v),
+				 errhint("A version is -1 (any) or a version number.")));
+	return v;
+}
+
+static int8
+parse_mode(const char *mode)
+{
+	static const char *const names[] = {
+		"persistent", "ephemeral", "persistent_sequential", "ephemeral_sequential",
+		"container", "persistent_ttl", "persistent_sequential_ttl"
+	};
+	int			i;
+
+	if (mode != NULL)
+		for (i = 0; i < lengthof(names); i++)
+			if (strcmp(mode, names[i]) == 0)
+				return (int8) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_ZK_BADARGUMENTS),
+			 errmsg("invalid create mode \"%s\"", mode ? mode : "(null)"),
+			 errhint("Modes are persistent, ephemeral, persistent_sequential, ephemeral_sequential, container, persistent_ttl and persistent_sequential_ttl.")));
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Check an ACL argument and put its entries into op; NULL means the
+ * default "world:anyone:cdrwa".
+ */
+static void
+acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	int			nnorm;
+	char	  **norm;
+	const char *reason;
+
+	if (arr == NULL)
+	{
+		op->nacl = 1;
+		op->acl = palloc(sizeof(char *));
+		op->acl[0] = pstrdup(ZkAclDefault());
+		return;
+	}
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	op->nacl = n;
+	op->acl = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		op->acl[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	reason = ZkAclNormalize(n, op->acl, my_auth(), &nnorm, &norm);
+	if (reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_INVALIDACL),
+				 errmsg("invalid ACL for znode \"%s\": %s", path, reason)));
+}
+
+static void
+reject_watch(FunctionCallInfo fcinfo, int argno)
+{
+	if (!PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("watches are not available in this version of zkpg")));
+}
+
+static void
+report_zk_error(int err, const char *path, int op_index, const char *opname)
+{
+	char	   *msg;
+
+	switch (err)
+	{
+		case ZK_ERR_NONODE:
+			msg = psprintf("znode \"%s\" does not exist", path);
+			break;
+		case ZK_ERR_NODEEXISTS:
+			msg = psprintf("znode \"%s\" already exists", path);
+			break;
+		case ZK_ERR_BADVERSION:
+			msg = psprintf("version mismatch for znode \"%s\"", path);
+			break;
+		case ZK_ERR_NOTEMPTY:
+			msg = psprintf("znode \"%s\" has children", path);
+			break;
+		case ZK_ERR_NOCHILDRENFOREPHEMERALS:
+			msg = psprintf("cannot create \"%s\": ephemeral znodes cannot have children", path);
+			break;
+		case ZK_ERR_NOAUTH:
+			msg = psprintf("not authorized to %s znode \"%s\"", opname, path);
+			break;
+		case ZK_ERR_INVALIDACL:
+			msg = psprintf("invalid ACL for znode \"%s\"", path);
+			break;
+		case ZK_ERR_SESSIONEXPIRED:
+			msg = pstrdup("zkpg session has expired");
+			break;
+		case ZK_ERR_BADARGUMENTS:
+			msg = psprintf("bad arguments for %s of znode \"%s\"", opname, path);
+			break;
+		default:
+			msg = psprintf("%s of znode \"%s\" failed: %s", opname, path, ZkErrorName(err));
+			break;
+	}
+	if (op_index >= 0)
+		ereport(ERROR,
+				(errcode(ZkErrorToSqlstate(err)),
+				 errmsg("zk_multi op %d (%s) failed: %s", op_index + 1, opname, msg)));
+	ereport(ERROR, (errcode(ZkErrorToSqlstate(err)), errmsg("%s", msg)));
+}
+
+static Datum
+stat_to_datum(TupleDesc desc, const ZkStat *stat)
+{
+	Datum		values[11];
+	bool		nulls[11] = {0};
+
+	values[0] = Int64GetDatum(stat->czxid);
+	values[1] = Int64GetDatum(stat->mzxid);
+	values[2] = TimestampTzGetDatum(stat->ctime);
+	values[3] = TimestampTzGetDatum(stat->mtime);
+	values[4] = Int32GetDatum(stat->version);
+	values[5] = Int32GetDatum(stat->cversion);
+	values[6] = Int32GetDatum(stat->aversion);
+	values[7] = Int64GetDatum(stat->ephemeral_owner);
+	values[8] = Int32GetDatum(stat->data_length);
+	values[9] = Int32GetDatum(stat->num_children);
+	values[10] = Int64GetDatum(stat->pzxid);
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
+static void
+submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res)
+{
+	req->session_id = ZkSessionEnsure();
+	req->type = op->type;
+	req->nops = 1;
+	req->ops = op;
+	ZkSessionAuth(&req->auth);
+	ZkSubmitAndWait(req, res);
+	if (res->err != ZK_OK)
+		report_zk_error(res->err, op->path, -1, ZkOpName(op->type));
+}
+
+/*
+ * zk_create(path, data, mode, acl, ttl_ms) -> text
+ */
+Datum
+zk_create(PG_FUNCTION_ARGS)
+{
+	ZkRecord	req;
+	ZkOp		op;
+	ZkRequestResult res;
+	char	   *created;
+
+	zk_check_usable();
+	memset(&req, 0, sizeof(req));
+	memset(&op, 0, sizeof(op));
+	op.type = ZK_OP_CREATE;
+	op.mode = parse_mode(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	op.path = arg_path(fcinfo, 0, ZK_MODE_IS_SEQUENTIAL(op.mode));
+	arg_data(fcinfo, 1, &op);
+	acl_from_array(PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3), &op, op.path);
+
+	if (ZK_MODE_IS_TTL(op.mode))
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("mode %s needs ttl_ms", text_to_cstring(PG_GETARG_TEXT_PP(2)))));
+		op.ttl_ms = PG_GETARG_INT64(4);
+		if (op.ttl_ms <= 0 || op.ttl_ms > ZK_MAX_TTL_MS)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("ttl_ms %lld is out of range", (long long) op.ttl_ms),
+					 errdetail("A TTL is in (0, %lld] milliseconds.", (long long) ZK_MAX_TTL_MS)));
+	}
+	else if (!PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("ttl_ms is only allowed with modes persistent_ttl and persistent_sequential_ttl")));
+	if (strcmp(op.path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op.mode))
+		report_zk_error(ZK_ERR_NODEEXISTS, op.path, -1, "create");
+
+	submit_single(&req, &op, &res);
+	created = res.results[0].seq >= 0 ?
+		psprintf("%s%010d", op.path, res.results[0].seq) : op.path;
+	PG_RETURN_TEXT_P(cstring_to_text(created));
+}
+
+/*
+ * zk_set(path, data, version) -> zk_stat
+ */
+Datum
+zk_set(PG_FUNCTION_ARGS)
+{
+	ZkRecord	req;
+	ZkOp		op;
+	ZkRequestResult res;
+	TupleDesc	desc;
+
+	zk_check_usable();
+	memset(&req, 0, sizeof(req));
+	memset(&op, 0, sizeof(op));
+	op.type = ZK_OP_SETDATA;
+	op.path = arg_path(fcinfo, 0, false);
+	arg_data(fcinfo, 1, &op);
+	op.version = arg_version(fcinfo, 2, "version");
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "zk_set must return a composite type");
+	submit_single(&req, &op, &res);
+	PG_RETURN_DATUM(stat_to_datum(desc, &res.results[0].stat));
+}
+
+/*
+ * zk_delete(path, version)
+ */
+Datum
+zk_delete(PG_FUNCTION_ARGS)
+{
+	ZkRecord	req;
+	ZkOp		op;
+	ZkRequestResult res;
+
+	zk_check_usable();
+	memset(&req, 0, sizeof(req));
+	memset(&op, 0, sizeof(op));
+	op.type = ZK_OP_DELETE;
+	op.path = arg_path(fcinfo, 0, false);
+	op.version = arg_version(fcinfo, 1, "version");
+	if (ZkIsProtectedPath(op.path))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("znode \"%s\" cannot be deleted", op.path)));
+	submit_single(&req, &op, &res);
+	PG_RETURN_VOID();
+}
+
+/*
+ * zk_set_acl(path, acl, aversion) -> zk_stat
+ */
+Datum
+zk_set_acl(PG_FUNCTION_ARGS)
+{
+	ZkRecord	req;
+	ZkOp		op;
+	ZkRequestResult res;
+	TupleDesc	desc;
+
+	zk_check_usable();
+	memset(&req, 0, sizeof(req));
+	memset(&op, 0, sizeof(op));
+	op.type = ZK_OP_SETACL;
+	op.path = arg_path(fcinfo, 0, false);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_INVALIDACL),
+				 errmsg("invalid ACL for znode \"%s\": the ACL must not be null", op.path)));
+	acl_from_array(PG_GETARG_ARRAYTYPE_P(1), &op, op.path);
+	op.version = arg_version(fcinfo, 2, "aversion");
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "zk_set_acl must return a composite type");
+	submit_single(&req, &op, &res);
+	PG_RETURN_DATUM(stat_to_datum(desc, &res.results[0].stat));
+}
+
+/*
+ * zk_multi(VARIADIC zk_op[]) -> TABLE(op_index, op, path, stat)
+ */
+Datum
+zk_multi(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	ZkRecord	req;
+	ZkRequestResult res;
+	TupleDesc	stat_desc;
+	TupleDesc	op_desc;
+
+	zk_check_usable();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi needs an array of ops")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (n > ZK_MAX_MULTI_OPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi takes at most %d ops", ZK_MAX_MULTI_OPS)));
+	InitMaterializedSRF(fcinfo, 0);
+	if (n == 0)
+		return (Datum) 0;
+
+	op_desc = lookup_rowtype_tupdesc_copy(ARR_ELEMTYPE(arr), -1);
+	if (op_desc->natts != ZK_OP_NATTS)
+		elog(ERROR, "zk_op has %d attributes, expected %d", op_desc->natts, ZK_OP_NATTS);
+
+	memset(&req, 0, sizeof(req));
+	req.type = ZK_OP_MULTI;
+	req.nops = n;
+	req.ops = palloc0(sizeof(ZkOp) * n);
+	for (i = 0; i < n; i++)
+	{
+		ZkOp	   *op = &req.ops[i];
+		HeapTupleHeader th;
+		HeapTupleData tup;
+		Datum		v[ZK_OP_NATTS];
+		bool		isnull[ZK_OP_NATTS];
+		char	   *kind;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d is null", i + 1)));
+		th = DatumGetHeapTupleHeader(elems[i]);
+		tup.t_len = HeapTupleHeaderGetDatumLength(th);
+		tup.t_data = th;
+		ItemPointerSetInvalid(&tup.t_self);
+		tup.t_tableOid = InvalidOid;
+		heap_deform_tuple(&tup, op_desc, v, isnull);
+
+		kind = isnull[ZK_OP_ATT_OP] ? "" : TextDatumGetCString(v[ZK_OP_ATT_OP]);
+		if (strcmp(kind, "create") == 0)
+			op->type = ZK_OP_CREATE;
+		else if (strcmp(kind, "set") == 0)
+			op->type = ZK_OP_SETDATA;
+		else if (strcmp(kind, "delete") == 0)
+			op->type = ZK_OP_DELETE;
+		else if (strcmp(kind, "check") == 0)
+			op->type = ZK_OP_CHECK;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d has unknown kind \"%s\"", i + 1, kind),
+					 errhint("Build ops with zk_op_create, zk_op_set, zk_op_delete and zk_op_check.")));
+
+		if (op->type == ZK_OP_CREATE)
+			op->mode = parse_mode(isnull[ZK_OP_ATT_MODE] ? "persistent" :
+								  TextDatumGetCString(v[ZK_OP_ATT_MODE]));
+		if (ZK_MODE_IS_TTL(op->mode))
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d: TTL modes are not supported in zk_multi", i + 1)));
+		op->path = arg_path_text(isnull[ZK_OP_ATT_PATH] ? NULL :
+								 DatumGetTextPP(v[ZK_OP_ATT_PATH]),
+								 op->type == ZK_OP_CREATE && ZK_MODE_IS_SEQUENTIAL(op->mode),
+								 "path");
+		if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETDATA)
+			data_from_bytea(isnull[ZK_OP_ATT_DATA] ? NULL :
+							DatumGetByteaPP(v[ZK_OP_ATT_DATA]), op);
+		if (op->type == ZK_OP_CREATE)
+		{
+			acl_from_array(isnull[ZK_OP_ATT_ACL] ? NULL :
+						   DatumGetArrayTypeP(v[ZK_OP_ATT_ACL]), op, op->path);
+			if (strcmp(op->path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op->mode))
+				report_zk_error(ZK_ERR_NODEEXISTS, op->path, i, "create");
+		}
+		else
+		{
+			op->version = isnull[ZK_OP_ATT_VERSION] ? -1 : DatumGetInt32(v[ZK_OP_ATT_VERSION]);
+			if (op->version < -1)
+				ereport(ERROR,
+						(errcode(ERRCODE_ZK_BADARGUMENTS),
+						 errmsg("zk_multi op %d: invalid version %d", i + 1, op->version)));
+		}
+		if (op->type == ZK_OP_DELETE && ZkIsProtectedPath(op->path))
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d: znode \"%s\" cannot be deleted", i + 1, op->path)));
+	}
+
+	req.session_id = ZkSessionEnsure();
+	ZkSessionAuth(&req.auth);
+	ZkSubmitAndWait(&req, &res);
+	if (res.err != ZK_OK)
+	{
+		int			idx = res.failed_index >= 0 && res.failed_index < n ? res.failed_index : 0;
+
+		report_zk_error(res.err, req.ops[idx].path, idx, ZkOpName(req.ops[idx].type));
+	}
+
+	/* the stat column of the result is a zk_stat */
+	stat_desc = lookup_rowtype_tupdesc_copy(TupleDescAttr(rsinfo->setDesc, 3)->atttypid, -1);
+	for (i = 0; i < n; i++)
+	{
+		ZkOp	   *op = &req.ops[i];
+		ZkOpResult *r = i < res.nresults ? &res.results[i] : NULL;
+		Datum		values[4];
+		bool		rnulls[4] = {0};
+		char	   *path = op->path;
+
+		if (r != NULL && r->seq >= 0)
+			path = psprintf("%s%010d", op->path, r->seq);
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(ZkOpName(op->type));
+		values[2] = CStringGetTextDatum(path);
+		if (r != NULL && r->has_stat)
+			values[3] = stat_to_datum(stat_desc, &r->stat);
+		else
+			rnulls[3] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * zk_sync(path): wait until this server has applied everything that was
+ * committed when the call began.
+ */
+Datum
+zk_sync(PG_FUNCTION_ARGS)
+{
+	ZkZxid		target;
+	TimestampTz deadline;
+
+	zk_check_usable();
+	(void) arg_path(fcinfo, 0, false);
+	(void) ZkSessionEnsure();
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zk_request_timeout_ms);
+	ZkWaitUntilServing(deadline);
+	target = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < target)
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
+					 errmsg("zk_sync did not complete within %d ms", zk_request_timeout_ms)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * Read a node for the caller, checking perm; ZK101 when absent.
+ */
+static void
+read_node(const char *path, int perm, bool with_data, ZkNode *node)
+{
+	if (!ZkTreeGetNode(ZkTreeMain(), path, with_data, node))
+		report_zk_error(ZK_ERR_NONODE, path, -1, "read");
+	if (!ZkAclPermits(node->nacl, node->acl, perm, my_auth()))
+		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read");
+}
+
+/*
+ * zk_get(path, watch) -> TABLE(data, stat fields...)
+ */
+Datum
+zk_get(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *path;
+	ZkNode		node;
+	ZkStat		stat;
+	Datum		values[12];
+	bool		nulls[12] = {0};
+	bytea	   *data;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	reject_watch(fcinfo, 1);
+	(void) ZkSessionEnsure();
+	InitMaterializedSRF(fcinfo, 0);
+	read_node(path, ZK_PERM_READ, true, &node);
+	ZkNodeToStat(&node, &stat);
+
+	data = palloc(VARHDRSZ + node.data_len);
+	SET_VARSIZE(data, VARHDRSZ + node.data_len);
+	memcpy(VARDATA(data), node.data, node.data_len);
+	values[0] = PointerGetDatum(data);
+	values[1] = Int64GetDatum(stat.czxid);
+	values[2] = Int64GetDatum(stat.mzxid);
+	values[3] = TimestampTzGetDatum(stat.ctime);
+	values[4] = TimestampTzGetDatum(stat.mtime);
+	values[5] = Int32GetDatum(stat.version);
+	values[6] = Int32GetDatum(stat.cversion);
+	values[7] = Int32GetDatum(stat.aversion);
+	values[8] = Int64GetDatum(stat.ephemeral_owner);
+	values[9] = Int32GetDatum(stat.data_length);
+	values[10] = Int32GetDatum(stat.num_children);
+	values[11] = Int64GetDatum(stat.pzxid);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/*
+ * zk_exists(path, watch) -> zk_stat, NULL when absent
+ */
+Datum
+zk_exists(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+	ZkNode		node;
+	ZkStat		stat;
+	TupleDesc	desc;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	reject_watch(fcinfo, 1);
+	(void) ZkSessionEnsure();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "zk_exists must return a composite type");
+	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
+		PG_RETURN_NULL();
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
+		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read");
+	ZkNodeToStat(&node, &stat);
+	PG_RETURN_DATUM(stat_to_datum(desc, &stat));
+}
+
+/*
+ * zk_get_children(path, watch) -> SETOF text
+ */
+Datum
+zk_get_children(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *path;
+	ZkNode		node;
+	List	   *names;
+	ListCell   *lc;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	reject_watch(fcinfo, 1);
+	(void) ZkSessionEnsure();
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	read_node(path, ZK_PERM_READ, false, &node);
+	names = ZkTreeGetChildren(ZkTreeMain(), path);
+	foreach(lc, names)
+	{
+		Datum		v = CStringGetTextDatum((char *) lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &isnull);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * zk_get_acl(path) -> text[]
+ */
+Datum
+zk_get_acl(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+	ZkNode		node;
+	Datum	   *elems;
+	int			i;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	(void) ZkSessionEnsure();
+	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
+		report_zk_error(ZK_ERR_NONODE, path, -1, "read");
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ | ZK_PERM_ADMIN, my_auth()))
+		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read the ACL of");
+	elems = palloc(sizeof(Datum) * Max(node.nacl, 1));
+	for (i = 0; i < node.nacl; i++)
+		elems[i] = CStringGetTextDatum(node.acl[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, node.nacl, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * zk_count_children(path) -> integer: all descendants
+ */
+Datum
+zk_count_children(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+	ZkNode		node;
+	int64		n;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	(void) ZkSessionEnsure();
+	read_node(path, ZK_PERM_READ, false, &node);
+	n = ZkTreeCountDescendants(ZkTreeMain(), path);
+	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
+}
+
+/*
+ * zk_get_ephemerals(prefix) -> SETOF text: this session's ephemerals whose
+ * path starts with prefix, as a plain string.
+ */
+Datum
+zk_get_ephemerals(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *prefix;
+	int64		sid;
+	List	   *paths;
+	ListCell   *lc;
+
+	zk_check_usable();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("prefix must not be null")));
+	prefix = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (prefix[0] != '/')
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("invalid prefix \"%s\": a prefix must start with /", prefix)));
+	sid = ZkSessionEnsure();
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	paths = ZkTreeSessionEphemerals(ZkTreeMain(), sid);
+	foreach(lc, paths)
+	{
+		char	   *p = lfirst(lc);
+		Datum		v;
+		bool		isnull = false;
+
+		if (strncmp(p, prefix, strlen(prefix)) != 0)
+			continue;
+		v = CStringGetTextDatum(p);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &isnull);
+	}
+	return (Datum) 0;
+}
+
+Datum
+zk_session_id(PG_FUNCTION_ARGS)
+{
+	zk_check_usable();
+	PG_RETURN_INT64(ZkSessionEnsure());
+}
+
+Datum
+zk_session_timeout(PG_FUNCTION_ARGS)
+{
+	zk_check_usable();
+	PG_RETURN_INT32(ZkSessionTimeoutMs());
+}
+
+Datum
+zk_close_session(PG_FUNCTION_ARGS)
+{
+	zk_check_usable();
+	ZkSessionClose();
+	PG_RETURN_VOID();
+}

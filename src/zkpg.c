@@ -1,0 +1,153 @@
+/*-------------------------------------------------------------------------
+ *
+ * zkpg.c
+ *	  Entry point of the zkpg library: settings, shared memory hooks and
+ *	  the registration of the background workers (ZooKeeper's
+ *	  QuorumPeerMain).  Nothing else lives here.
+ *
+ * IDENTIFICATION
+ *	  src/zkpg.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "bgworker.h"
+#include "shmem.h"
+#include "zkpg.h"
+
+PG_MODULE_MAGIC;
+
+char	   *zk_database = NULL;
+int			zk_myid = 0;
+char	   *zk_servers = NULL;
+char	   *zk_peer_conninfo = NULL;
+int			zk_tick_ms = 500;
+int			zk_init_limit = 10;
+int			zk_sync_limit = 5;
+int			zk_replication = 0;
+int			zk_max_data_bytes = 1024 * 1024;
+int			zk_session_timeout_ms = 10000;
+int			zk_request_timeout_ms = 30000;
+int			zk_request_queue_kb = 16384;
+
+static const struct config_enum_entry replication_options[] = {
+	{"zab", 0, false},
+	{"2pc", 1, false},
+	{"3pc", 2, false},
+	{NULL, 0, false}
+};
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+static void zk_shmem_request(void);
+static void zk_shmem_startup(void);
+static void zk_register_worker(const char *name, const char *function);
+
+static void
+zk_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	ZkShmemRequest();
+}
+
+static void
+zk_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	ZkShmemStartup();
+}
+
+static void
+zk_register_worker(const char *name, const char *function)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "zkpg");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomStringVariable("zkpg.database",
+							   "Database that holds the znode tree.",
+							   "Run CREATE EXTENSION zkpg in this database.",
+							   &zk_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.myid",
+							"Id of this server in the ensemble (0 when standalone).",
+							NULL, &zk_myid, 0, 0, 255,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zkpg.servers",
+							   "The ensemble: id=host:port[:observer], comma separated.",
+							   "Empty for a standalone server.",
+							   &zk_servers, "",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zkpg.peer_conninfo",
+							   "Extra libpq keywords for connections to peers.",
+							   NULL, &zk_peer_conninfo, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.tick_ms",
+							"Length of a tick (ZooKeeper's tickTime).",
+							NULL, &zk_tick_ms, 500, 10, 60000,
+							PGC_POSTMASTER, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.init_limit",
+							"Ticks a follower may take to sync with the leader.",
+							NULL, &zk_init_limit, 10, 1, 1000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.sync_limit",
+							"Ticks a peer may stay silent before it is considered gone.",
+							NULL, &zk_sync_limit, 5, 1, 1000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("zkpg.replication",
+							 "How writes are replicated: zab, 2pc or 3pc.",
+							 NULL, &zk_replication, 0, replication_options,
+							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.max_data_bytes",
+							"Largest data a znode may hold.",
+							NULL, &zk_max_data_bytes, 1024 * 1024, 0, 64 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.session_timeout",
+							"Timeout of sessions opened afterwards, clamped to [2, 20] ticks.",
+							NULL, &zk_session_timeout_ms, 10000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.request_timeout",
+							"How long a write waits for its result before ZK007.",
+							NULL, &zk_request_timeout_ms, 30000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.request_queue_kb",
+							"Size of the shared request queue.",
+							NULL, &zk_request_queue_kb, 16384, 1024, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("zkpg");
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = zk_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = zk_shmem_startup;
+
+	zk_register_worker("zkpg quorum peer", "ZkQuorumPeerMain");
+	zk_register_worker("zkpg applier", "ZkApplierMain");
+}

@@ -1,0 +1,358 @@
+
+# Copyright (c) zkpg authors
+
+=pod
+
+=head1 NAME
+
+ZkpgNode - zkpg servers for TAP tests, over PostgreSQL::Test::Cluster
+
+=head1 SYNOPSIS
+
+  use lib 'test';    # prove -I test, as "make prove-installcheck" does
+  use ZkpgNode;
+
+  # One standalone zkpg server, extension created, state 'standalone'.
+  my $node = ZkpgNode::new_standalone('alpha');
+
+  my $st = ZkpgNode::status($node);           # hashref of the zkpg.status row
+  print $st->{last_logged_zxid};
+  my $d = ZkpgNode::tree_digest($node);       # SELECT zkpg.tree_digest()
+
+  $node->kill9;
+  $node->start;
+  ZkpgNode::wait_for_state($node, 'standalone') or die;
+
+=head1 DESCRIPTION
+
+Every function takes or returns plain PostgreSQL::Test::Cluster objects, so
+all of Cluster.pm (safe_psql, background_psql, kill9, stop, start,
+poll_query_until, logfile ...) applies.  The tree lives in the database named
+by C<$ZkpgNode::dbname> (zkpg.database).
+
+A node is made in three steps, so that an ensemble helper (new_ensemble(n):
+n nodes, then C<zkpg.myid>/C<zkpg.servers> written into each before any is
+started, then wait until one is 'leading' and the rest 'following') can reuse
+them:
+
+  create_node($name, %params)   init + the common zkpg configuration
+  start_and_create_extension($node)
+  wait_for_state($node, $state_or_regexp)
+
+=cut
+
+package ZkpgNode;
+
+use strict;
+use warnings;
+
+use Carp;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# The database that holds the tree (zkpg.database).
+our $dbname = 'postgres';
+
+# States of zkpg.status.state, for callers that wait on a set of them.
+our @states = qw(standalone looking following leading observing
+  coordinating participating);
+
+=pod
+
+=head1 FUNCTIONS
+
+=over
+
+=item create_node($name, %params)
+
+init()s a new PostgreSQL::Test::Cluster node and appends the configuration
+every zkpg server needs: C<shared_preload_libraries = 'zkpg'> and
+C<zkpg.database>.  Does not start it.
+
+Parameters: C<init> (hashref passed to Cluster's init), C<conf> (extra
+postgresql.conf text appended after ours, e.g. C<"restart_after_crash = on">).
+
+=cut
+
+sub create_node
+{
+	my ($name, %params) = @_;
+
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%{ $params{init} // {} });
+	$node->append_conf(
+		'postgresql.conf', qq(
+# Added by ZkpgNode.pm
+shared_preload_libraries = 'zkpg'
+zkpg.database = '$dbname'
+));
+	$node->append_conf('postgresql.conf', $params{conf})
+	  if defined $params{conf};
+	return $node;
+}
+
+=pod
+
+=item start_and_create_extension($node)
+
+Starts the node and runs C<CREATE EXTENSION zkpg> in C<$dbname>.
+
+=cut
+
+sub start_and_create_extension
+{
+	my ($node) = @_;
+
+	$node->start;
+	$node->safe_psql($dbname, 'CREATE EXTENSION zkpg');
+	return $node;
+}
+
+=pod
+
+=item wait_for_state($node, $state)
+
+Polls C<SELECT state FROM zkpg.status> until it equals C<$state> (a string),
+for up to the TAP default timeout (PG_TEST_TIMEOUT_DEFAULT, 180 s).  Returns
+true on success, false (with a diagnostic from poll_query_until) on timeout.
+Connection failures while the server is (re)starting are retried.
+
+=cut
+
+sub wait_for_state
+{
+	my ($node, $state) = @_;
+
+	croak "unknown zkpg state '$state'" unless grep { $_ eq $state } @states;
+	return $node->poll_query_until($dbname,
+		'SELECT state FROM zkpg.status', $state);
+}
+
+=pod
+
+=item new_standalone($name, %params)
+
+A started standalone zkpg server (myid 0, no servers): create_node, start,
+CREATE EXTENSION, then wait until zkpg.status says 'standalone'.  Dies if it
+never does.  %params as for create_node.
+
+=cut
+
+sub new_standalone
+{
+	my ($name, %params) = @_;
+
+	my $node = create_node($name, %params);
+	start_and_create_extension($node);
+	wait_for_state($node, 'standalone')
+	  or croak "zkpg server \"$name\" never reached state 'standalone'";
+	return $node;
+}
+
+=pod
+
+=item tree_digest($node)
+
+C<SELECT zkpg.tree_digest()>: the digest of the node's whole tree, as text.
+
+=cut
+
+sub tree_digest
+{
+	my ($node) = @_;
+
+	return $node->safe_psql($dbname, 'SELECT zkpg.tree_digest()');
+}
+
+=pod
+
+=item status($node)
+
+The row of C<zkpg.status> as a hashref keyed by column name (all columns,
+as text; NULL as undef).
+
+=cut
+
+sub status
+{
+	my ($node) = @_;
+
+	my $json = $node->safe_psql($dbname,
+		'SELECT row_to_json(s)::text FROM zkpg.status s');
+	return _decode_flat_json($json);
+}
+
+# row_to_json of zkpg.status is a flat object of numbers, strings, booleans
+# and nulls; decode it without depending on a JSON module being installed.
+sub _decode_flat_json
+{
+	my ($json) = @_;
+	my %h;
+
+	while ($json =~ /"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}]+)/g)
+	{
+		my ($k, $v) = ($1, $2);
+		$v =~ s/\s+$//;
+		if ($v eq 'null')
+		{
+			$v = undef;
+		}
+		elsif ($v =~ /^"(.*)"$/s)
+		{
+			$v = $1;
+			$v =~ s/\\(.)/$1/g;
+		}
+		$h{$k} = $v;
+	}
+	return \%h;
+}
+
+=pod
+
+=item server_pids($node)
+
+The pids of the node's postmaster and of all its children (backends,
+auxiliary processes, background workers), postmaster first, read from
+/proc.  Empty when the node is not running.
+
+=cut
+
+sub server_pids
+{
+	my ($node) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+
+	open my $fh, '<', $pidfile or return ();
+	my $pm = <$fh>;
+	close $fh;
+	chomp $pm;
+	return () unless $pm =~ /^\d+$/ && kill(0, $pm);
+
+	my @children;
+	opendir my $dh, '/proc' or return ($pm);
+	foreach my $p (grep { /^\d+$/ } readdir $dh)
+	{
+		open my $st, '<', "/proc/$p/stat" or next;
+		my $line = <$st>;
+		close $st;
+		next unless defined $line;
+		# pid (comm) state ppid ...; comm may contain spaces and parens
+		push @children, $p if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $pm;
+	}
+	closedir $dh;
+	return ($pm, sort { $a <=> $b } @children);
+}
+
+=pod
+
+=item wait_pids_gone($timeout_s, @pids)
+
+Waits until none of @pids exists any more (zombies count as gone).  Returns
+the list of those still alive after $timeout_s seconds (empty on success).
+
+=cut
+
+sub wait_pids_gone
+{
+	my ($timeout, @pids) = @_;
+	my $deadline = time() + $timeout;
+
+	for (;;)
+	{
+		my @alive = grep { _pid_alive($_) } @pids;
+		return @alive if !@alive || time() >= $deadline;
+		select(undef, undef, undef, 0.05);
+	}
+}
+
+sub _pid_alive
+{
+	my ($pid) = @_;
+
+	open my $st, '<', "/proc/$pid/stat" or return 0;
+	my $line = <$st>;
+	close $st;
+	return 0 unless defined $line;
+	return $line !~ /\)\s+[ZX]\s/;
+}
+
+=pod
+
+=item kill9_server($node, children => 0|1, timeout => $s)
+
+Crashes the node: kill -9 of its postmaster ($node->kill9), and with
+C<children> of every child process at the same moment.  Then waits (up to
+C<timeout> seconds, default a sixth of the TAP timeout) for the children to
+exit by themselves, as they must when their postmaster is gone
+(WL_EXIT_ON_PM_DEATH); stragglers are killed with -9 so that the node can be
+started again, and described ("pid (cmdline)") in the returned list, which
+is empty when all went well.  Finally waits until the dead postmaster has
+been reaped, since a new postmaster refuses to start while the pid in
+postmaster.pid still exists (even as a zombie).
+
+=cut
+
+sub kill9_server
+{
+	my ($node, %params) = @_;
+	my $timeout = $params{timeout} // $PostgreSQL::Test::Utils::timeout_default / 6;
+
+	my ($pm, @children) = server_pids($node);
+	$node->kill9;
+	kill 'KILL', @children if $params{children};
+
+	my @alive = wait_pids_gone($timeout, @children);
+	my @stragglers = map { describe_pid($_) } @alive;
+	if (@alive)
+	{
+		kill 'KILL', @alive;
+		wait_pids_gone(30, @alive);
+	}
+	_wait_reaped($timeout, $pm) if defined $pm;
+	return @stragglers;
+}
+
+sub _wait_reaped
+{
+	my ($timeout, $pid) = @_;
+	my $deadline = time() + $timeout;
+
+	while (kill(0, $pid) && time() < $deadline)
+	{
+		select(undef, undef, undef, 0.05);
+	}
+	return;
+}
+
+=pod
+
+=item describe_pid($pid)
+
+"pid (command line)", for diagnostics.
+
+=cut
+
+sub describe_pid
+{
+	my ($pid) = @_;
+	my $cmd = '';
+
+	if (open my $fh, '<', "/proc/$pid/cmdline")
+	{
+		local $/;
+		$cmd = <$fh> // '';
+		close $fh;
+		$cmd =~ s/\0/ /g;
+		$cmd =~ s/\s+$//;
+	}
+	return "$pid ($cmd)";
+}
+
+=pod
+
+=back
+
+=cut
+
+1;
