@@ -111,7 +111,8 @@ INSERT INTO good_name (label, name) VALUES
     ('U+FFEF', 'a' || convert_from('\xefbfaf'::bytea, 'UTF8'));
 
 SELECT ord, label,
-       zk_test_sqlstate(format('SELECT zk_create(%L, %L)', '/paths/good/' || name, name)) AS "create"
+       zk_test_sqlstate(format('SELECT zk_create(%L, convert_to(%L, %L))',
+                               '/paths/good/' || name, name, 'UTF8')) AS "create"
   FROM good_name ORDER BY ord;
 SELECT ord, label,
        zk_exists('/paths/good/' || name) IS NOT NULL AS exists,

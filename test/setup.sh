@@ -1,0 +1,25 @@
+# test/setup.sh: shared set-up steps, sourced by bin/zkpg-demo and
+# test/run_tests.sh.  Run as root on Debian 12.
+
+# Install what building and testing zkpg needs, if missing.
+zkpg_install_prereqs() {
+	local pkgs="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libipc-run-perl build-essential make perl iproute2 iptables"
+	local missing=""
+	local p
+	for p in $pkgs; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "installing:$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq $missing >/dev/null
+	fi
+}
+
+# Build and install the extension from the source tree $1.
+zkpg_build_install() {
+	make -s -C "$1" PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	make -s -C "$1" PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null
+}
