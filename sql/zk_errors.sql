@@ -204,6 +204,7 @@ INSERT INTO bad_acl (label, acl) VALUES
     ('ip: empty', ARRAY['ip::r']),
     ('digest: no hash', ARRAY['digest:bob:r']),
     ('pg: empty role', ARRAY['pg::r']),
+    ('auth: no identity added', ARRAY['auth::cdrwa']),
     ('a good entry and a bad one', ARRAY['world:anyone:cdrwa', 'foo:bar:r']);
 SELECT ord, label,
        zk_test_code(format('SELECT zk_create(%L, NULL, %L, %L)', '/errors/acl/c' || ord, 'persistent', acl)) AS "create",

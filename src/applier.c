@@ -199,6 +199,7 @@ applier_round(MemoryContext round_cxt)
 			c->closes_session = (txn.type == ZK_OP_CLOSESESSION);
 		}
 	}
+	ZkTreeFlush(ZkTreeMain());
 	ZkLogSetState(ZK_STATE_APPLIED_ZXID, last);
 
 	PopActiveSnapshot();

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -49,9 +50,8 @@ typedef enum TreePlan
 	P_COUNT_ALL,
 	P_EPHEMERALS,
 	P_INSERT,
-	P_PARENT_ADD,
+	P_PARENT_FLUSH,
 	P_DELETE,
-	P_PARENT_DEL,
 	P_SETDATA,
 	P_SETACL,
 	P_SESSION_ADD,
@@ -61,11 +61,24 @@ typedef enum TreePlan
 	NUM_TREE_PLANS
 } TreePlan;
 
+/*
+ * A parent's child bookkeeping not yet written: a batch of creates under
+ * one parent updates its row once, at ZkTreeFlush, not once per child.
+ */
+typedef struct PendingParent
+{
+	char		path[ZK_MAX_PATH_BYTES + 1];	/* hash key */
+	int32		creates;		/* new child_creates, or -1: unchanged */
+	int32		delta;			/* change of num_children */
+	ZkZxid		pzxid;
+} PendingParent;
+
 struct ZkTree
 {
 	char	   *znode_rel;
 	char	   *session_rel;
 	SPIPlanPtr	plans[NUM_TREE_PLANS];
+	HTAB	   *pending;		/* PendingParent by path */
 };
 
 typedef struct TreeAccess
@@ -89,6 +102,8 @@ static int	tree_exec(ZkTree *tree, TreePlan which, Datum *values, const char *nu
 static void tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node,
 							 bool with_data, MemoryContext cxt);
 static Datum acl_to_array(int nacl, char **acl);
+static PendingParent *pending_entry(ZkTree *tree, const char *path);
+static void pending_flush_one(ZkTree *tree, const char *path);
 
 ZkTree *
 ZkTreeMain(void)
@@ -100,6 +115,78 @@ ZkTreeMain(void)
 		main_tree->session_rel = "zkpg.session";
 	}
 	return main_tree;
+}
+
+static PendingParent *
+pending_entry(ZkTree *tree, const char *path)
+{
+	PendingParent *p;
+	bool		found;
+
+	if (tree->pending == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = ZK_MAX_PATH_BYTES + 1;
+		ctl.entrysize = sizeof(PendingParent);
+		tree->pending = hash_create("zkpg pending parents", 64, &ctl,
+									HASH_ELEM | HASH_STRINGS);
+	}
+	p = hash_search(tree->pending, path, HASH_ENTER, &found);
+	if (!found)
+	{
+		p->creates = -1;
+		p->delta = 0;
+		p->pzxid = 0;
+	}
+	return p;
+}
+
+/* Write one pending parent now (it is about to be read or changed). */
+static void
+pending_flush_one(ZkTree *tree, const char *path)
+{
+	PendingParent *p;
+	Datum		values[4];
+
+	if (tree->pending == NULL)
+		return;
+	p = hash_search(tree->pending, path, HASH_FIND, NULL);
+	if (p == NULL)
+		return;
+	values[0] = CStringGetTextDatum(p->path);
+	values[1] = Int32GetDatum(p->creates);
+	values[2] = Int32GetDatum(p->delta);
+	values[3] = Int64GetDatum(p->pzxid);
+	tree_exec(tree, P_PARENT_FLUSH, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "zkpg: parent \"%s\" of applied changes is missing", p->path);
+	hash_search(tree->pending, path, HASH_REMOVE, NULL);
+}
+
+/*
+ * Write every pending parent update.  The applier calls this before it
+ * commits a batch: until then no one else can see the batch anyway.
+ */
+void
+ZkTreeFlush(ZkTree *tree)
+{
+	HASH_SEQ_STATUS seq;
+	PendingParent *p;
+	TreeAccess	acc;
+	List	   *paths = NIL;
+	ListCell   *lc;
+
+	if (tree->pending == NULL || hash_get_num_entries(tree->pending) == 0)
+		return;
+	hash_seq_init(&seq, tree->pending);
+	while ((p = hash_seq_search(&seq)) != NULL)
+		paths = lappend(paths, pstrdup(p->path));
+	tree_begin(&acc);
+	foreach(lc, paths)
+		pending_flush_one(tree, lfirst(lc));
+	tree_end(&acc);
 }
 
 static SPIPlanPtr
@@ -155,22 +242,17 @@ tree_plan(ZkTree *tree, TreePlan which)
 			types[nargs++] = INT2OID;
 			types[nargs++] = INT8OID;
 			break;
-		case P_PARENT_ADD:
-			sql = psprintf("UPDATE %s SET child_creates = $2, num_children = num_children + 1, "
-						   "pzxid = $3 WHERE path = $1", z);
+		case P_PARENT_FLUSH:
+			sql = psprintf("UPDATE %s SET child_creates = CASE WHEN $2 < 0 THEN child_creates ELSE $2 END, "
+						   "num_children = num_children + $3, pzxid = $4 WHERE path = $1", z);
 			types[nargs++] = TEXTOID;
+			types[nargs++] = INT4OID;
 			types[nargs++] = INT4OID;
 			types[nargs++] = INT8OID;
 			break;
 		case P_DELETE:
-			sql = psprintf("DELETE FROM %s WHERE path = $1 AND num_children = 0 RETURNING parent", z);
+			sql = psprintf("DELETE FROM %s WHERE path = $1 RETURNING parent", z);
 			types[nargs++] = TEXTOID;
-			break;
-		case P_PARENT_DEL:
-			sql = psprintf("UPDATE %s SET num_children = num_children - 1, pzxid = $2 "
-						   "WHERE path = $1", z);
-			types[nargs++] = TEXTOID;
-			types[nargs++] = INT8OID;
 			break;
 		case P_SETDATA:
 			sql = psprintf("UPDATE %s SET data = $2, version = $3, mzxid = $4, mtime = $5 "
@@ -492,6 +574,7 @@ ZkTreeDigest(ZkTree *tree)
 	TreeAccess	acc;
 	char	   *digest;
 
+	ZkTreeFlush(tree);
 	tree_begin(&acc);
 	tree_exec(tree, P_DIGEST, NULL, NULL, true, 0);
 	digest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -530,14 +613,15 @@ ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 	values[8] = Int64GetDatum(op->ttl_ms);
 	tree_exec(tree, P_INSERT, values, NULL, false, 0);
 
-	values[0] = CStringGetTextDatum(parent);
-	values[1] = Int32GetDatum(op->parent_creates);
-	values[2] = Int64GetDatum(zxid);
-	tree_exec(tree, P_PARENT_ADD, values, NULL, false, 0);
-	if (SPI_processed != 1)
-		elog(ERROR, "zkpg: txn %llx creates \"%s\" under a missing parent",
-			 (unsigned long long) zxid, op->path);
 	tree_end(&acc);
+
+	{
+		PendingParent *p = pending_entry(tree, parent);
+
+		p->creates = op->parent_creates;
+		p->delta++;
+		p->pzxid = zxid;
+	}
 
 	if (stat)
 	{
@@ -553,20 +637,27 @@ void
 ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
 {
 	TreeAccess	acc;
-	Datum		values[2];
+	Datum		values[1];
 	char	   *parent;
 
 	tree_begin(&acc);
 	values[0] = CStringGetTextDatum(path);
 	tree_exec(tree, P_DELETE, values, NULL, false, 0);
 	if (SPI_processed != 1)
-		elog(ERROR, "zkpg: txn %llx deletes \"%s\", which is absent or has children",
+		elog(ERROR, "zkpg: txn %llx deletes absent node \"%s\"",
 			 (unsigned long long) zxid, path);
 	parent = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	values[0] = CStringGetTextDatum(parent);
-	values[1] = Int64GetDatum(zxid);
-	tree_exec(tree, P_PARENT_DEL, values, NULL, false, 0);
 	tree_end(&acc);
+
+	/* the node is gone: so is what was pending for it as a parent */
+	if (tree->pending != NULL)
+		hash_search(tree->pending, path, HASH_REMOVE, NULL);
+	{
+		PendingParent *p = pending_entry(tree, parent);
+
+		p->delta--;
+		p->pzxid = zxid;
+	}
 }
 
 void
@@ -583,6 +674,7 @@ ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 		memcpy(VARDATA(data), op->data, op->data_len);
 
 	tree_begin(&acc);
+	pending_flush_one(tree, op->path);
 	values[0] = CStringGetTextDatum(op->path);
 	values[1] = PointerGetDatum(data);
 	values[2] = Int32GetDatum(op->version);
@@ -606,6 +698,7 @@ ZkTreeSetAcl(ZkTree *tree, const ZkOp *op, ZkStat *stat)
 	ZkNode		node;
 
 	tree_begin(&acc);
+	pending_flush_one(tree, op->path);
 	values[0] = CStringGetTextDatum(op->path);
 	values[1] = acl_to_array(op->nacl, op->acl);
 	values[2] = Int32GetDatum(op->version);
@@ -704,6 +797,8 @@ ZkTreeDropScratch(ZkTree *tree)
 	for (i = 0; i < NUM_TREE_PLANS; i++)
 		if (tree->plans[i])
 			SPI_freeplan(tree->plans[i]);
+	if (tree->pending)
+		hash_destroy(tree->pending);
 	tree_begin(&acc);
 	if (SPI_execute("DROP TABLE pg_temp.zk_scratch_znode, pg_temp.zk_scratch_session",
 					false, 0) != SPI_OK_UTILITY)

@@ -59,7 +59,7 @@ extern List *ZkTreeSessions(ZkTree *tree);
 extern int64 ZkTreeCountNodes(ZkTree *tree);
 extern char *ZkTreeDigest(ZkTree *tree);
 
-/* writes: called by the applier */
+/* writes: called by the applier; ZkTreeFlush before commit */
 extern void ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid,
 						 TimestampTz time, ZkStat *stat);
 extern void ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid);
@@ -70,5 +70,6 @@ extern void ZkTreeAddSession(ZkTree *tree, int64 session_id, int32 owner,
 							 int32 timeout_ms, ZkZxid zxid);
 extern void ZkTreeRemoveSession(ZkTree *tree, int64 session_id);
 extern void ZkTreeInitialize(ZkTree *tree);
+extern void ZkTreeFlush(ZkTree *tree);
 
 #endif							/* ZKPG_DATATREE_H */

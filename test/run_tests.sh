@@ -83,22 +83,46 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM
 
-# --- 1. packages (root only) -------------------------------------------------
+# --- 1. packages, 2. build and install (root only) ---------------------------
+
+# test/setup.sh (shared with bin/zkpg-demo) has zkpg_install_prereqs and
+# zkpg_build_install; the inline fallbacks below do the same.
+if [ -f "$REPO/test/setup.sh" ]; then
+	# shellcheck source=test/setup.sh
+	. "$REPO/test/setup.sh"
+fi
 
 PKGS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential libpq-dev make perl)
 
-if [ "$(id -u)" -eq 0 ]; then
-	missing=()
+install_prereqs() {
+	if declare -F zkpg_install_prereqs >/dev/null; then
+		zkpg_install_prereqs
+		return
+	fi
+	local missing=() p
 	for p in "${PKGS[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
-	if [ "${#missing[@]}" -gt 0 ]; then
-		log "installing ${missing[*]}"
-		if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } </dev/null; then
-			echo "apt-get failed"
-			fail_unit packages
-			summary
-		fi
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	echo "installing ${missing[*]}"
+	apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build_install() {
+	if declare -F zkpg_build_install >/dev/null; then
+		zkpg_build_install "$REPO"
+		return
+	fi
+	make -C "$REPO" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" &&
+		make -C "$REPO" install PG_CONFIG="$PG_CONFIG"
+}
+
+if [ "$(id -u)" -eq 0 ]; then
+	log "packages"
+	if ! install_prereqs </dev/null; then
+		echo "installing packages failed"
+		fail_unit packages
+		summary
 	fi
 	command -v runuser >/dev/null || { echo "runuser not found"; fail_unit packages; summary; }
 	id postgres >/dev/null 2>&1 || { echo "no postgres OS user"; fail_unit packages; summary; }
@@ -112,19 +136,11 @@ fi
 PATH="$("$PG_CONFIG" --bindir):$PATH"
 export PATH
 
-# --- 2. build and install (root only) ---------------------------------------
-
 if [ "$(id -u)" -eq 0 ]; then
-	log "build"
-	if ! make -C "$REPO" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"; then
-		echo "BUILD FAILED"
+	log "build and install"
+	if ! build_install; then
+		echo "BUILD/INSTALL FAILED"
 		fail_unit build
-		summary
-	fi
-	log "install"
-	if ! make -C "$REPO" install PG_CONFIG="$PG_CONFIG"; then
-		echo "INSTALL FAILED"
-		fail_unit install
 		summary
 	fi
 else

@@ -446,15 +446,30 @@ setup_run(void)
 		fatal("could not connect to \"%s\": %s", conninfos[0],
 			  PQerrorMessage(conn));
 
-	/* Walk the prefix, creating each ancestor in turn. */
+	/*
+	 * Walk the prefix, creating each missing ancestor in turn.  Asking
+	 * first keeps the usual case (it exists) out of the server's log; a
+	 * concurrent zkbench may still win the race, hence ignore ZK110.
+	 */
 	len = strlen(prefix);
 	for (size_t i = 1; i <= len; i++)
 	{
 		if (i == len || prefix[i] == '/')
 		{
+			const char *values[1] = {path};
+			PGresult   *res;
+			bool		exists;
+
 			memcpy(path, prefix, i);
 			path[i] = '\0';
-			if (!create_node(conn, path, true, errbuf, sizeof(errbuf)))
+			res = PQexecParams(conn, "SELECT zk_exists($1::text) IS NOT NULL",
+							   1, NULL, values, NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+				fatal("could not look up \"%s\": %s", path,
+					  PQresultErrorMessage(res));
+			exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+			PQclear(res);
+			if (!exists && !create_node(conn, path, true, errbuf, sizeof(errbuf)))
 				fatal("%s", errbuf);
 		}
 	}

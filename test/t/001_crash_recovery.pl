@@ -211,6 +211,15 @@ sub run_round
 	  or return undef;
 
 	classify_round($round);
+
+	# The clients' sessions died with the crash: their ephemerals go (at
+	# once, or after the session timeout).
+	ok( $node->poll_query_until(
+			$db,
+			"SELECT count(*) FROM zk_get_children('$base') AS c(name) WHERE name LIKE 'eph%'",
+			'0'),
+		"round $r: the ephemerals of the crashed clients' sessions are gone");
+
 	return $round;
 }
 
@@ -230,6 +239,9 @@ sub make_client
 
 	open my $fh, '>', $c->{script} or die "$c->{script}: $!";
 	print $fh "$_\n" for @script_header;
+	# The session's ephemeral: must be gone once the session died with the crash.
+	print $fh "SELECT zk_create('$base/eph$k', 'e', 'ephemeral');\n";
+	$c->{hdr} = scalar(@script_header) + 1;
 	for my $i (0 .. $n_stmts - 1)
 	{
 		my $data = "v$k-$i";
@@ -292,15 +304,17 @@ sub finish_clients_and_fail
 sub classify_round
 {
 	my ($round) = @_;
-	my $hdr = scalar(@script_header);
 
 	foreach my $c (@{ $round->{clients} })
 	{
 		my $stmts = $c->{stmts};
+		my $hdr = $c->{hdr};
 		my $last_answered = -1;
+		my $eph = "$round->{base}/eph$c->{k}";
 
 		foreach my $line (split /\n/, slurp_file($c->{out}))
 		{
+			$c->{eph_created} = 1 if $line eq $eph;
 			next unless $line =~ /^(\d+)\|(.*)$/;
 			my ($i, $res) = ($1, $2);
 			$stmts->[$i]{state} = 'ok';
@@ -359,6 +373,9 @@ sub classify_round
 	is(scalar(@zkerrs), 0,
 		"round $round->{r}: no write of the load failed with a ZooKeeper error"
 	) or diag join("\n", map { "$_->{kind} $_->{path}: $_->{error}" } @zkerrs);
+
+	is(scalar(grep { $_->{eph_created} } @{ $round->{clients} }),
+		$n_clients, "round $round->{r}: every client created its ephemeral");
 
 	my $acked = 0;
 	$acked += $_->{n}{ok} // 0 foreach @{ $round->{clients} };
