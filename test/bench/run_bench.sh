@@ -22,9 +22,15 @@
 #	  zkbench get      1 client, 32 clients
 #	  pgbench INSERT   1 client, 32 clients (-n -M prepared -j 2)
 #
+# With --scale, it also shows that the tree is not bounded by memory:
+# 1,000,000 znodes created by 4 clients with zk_multi (1,000 creates per
+# call), then one node with 100,000 children; it prints the times, the
+# zk_get_children time on that node and the database size.  --scale-only
+# skips the throughput runs.
+#
 # Usage:
 #	  test/bench/run_bench.sh [-T SECONDS] [--warmup SECONDS] [--port PORT]
-#		  [-o 'guc = value']... [--conninfo CONNINFO] [--keep]
+#		  [-o 'guc = value']... [--conninfo CONNINFO] [--keep] [--scale|--scale-only]
 #
 # Exit status is non-zero if the server could not be set up or any run
 # failed; the table is printed either way, with failed runs marked.
@@ -41,6 +47,8 @@ WARMUP=1
 PORT=5544
 CONNINFO=
 KEEP=0
+SCALE=0
+THROUGHPUT=1
 EXTRA_GUCS=()
 
 usage()
@@ -54,6 +62,8 @@ Options:
   -o 'GUC = VALUE'    extra postgresql.conf line for the temporary server
   --conninfo STRING   use this running server instead of starting one
   --keep              keep the temporary directory (logs, raw outputs)
+  --scale             also create 1,000,000 znodes and a node with 100,000 children
+  --scale-only        only that
   --bindir DIR        PostgreSQL binaries (default $BINDIR)
 EOF
 }
@@ -72,6 +82,8 @@ while [ $# -gt 0 ]; do
 		-o) EXTRA_GUCS+=("${2:?-o needs a value}"); shift 2 ;;
 		--conninfo) CONNINFO=${2:?--conninfo needs a value}; shift 2 ;;
 		--keep) KEEP=1; shift ;;
+		--scale) SCALE=1; shift ;;
+		--scale-only) SCALE=1; THROUGHPUT=0; shift ;;
 		--bindir) BINDIR=${2:?--bindir needs a value}; shift 2 ;;
 		-h|--help) usage; exit 0 ;;
 		*) usage >&2; exit 1 ;;
@@ -258,14 +270,59 @@ run_pgbench()
 	eval "PGB_${clients}=\$tps"
 }
 
-run_zkbench create 1 1
-run_zkbench create 32 1
-run_zkbench create 8 32
-run_zkbench set 32 1
-run_zkbench get 1 1
-run_zkbench get 32 1
-run_pgbench 1
-run_pgbench 32
+# 1,000,000 znodes: 4 clients x 250 parents x 1,000 children, one
+# zk_multi per parent; then 100,000 children under one node.
+run_scale()
+{
+	local root=/zkscale-$$ t0 t1 t2 w
+	local multi="PERFORM * FROM zk_multi(VARIADIC ARRAY(SELECT zk_op_create(%s, 'x') FROM generate_series(0, 999) j))"
+
+	echo "run_bench.sh: scale: 1,000,000 znodes" >&2
+	psql_run -c "SELECT zk_create('$root')" >/dev/null
+	t0=$(date +%s.%N)
+	for w in 1 2 3 4; do
+		psql_run -c "DO \$\$ BEGIN
+			PERFORM zk_create('$root/w$w');
+			FOR k IN 1..250 LOOP
+				PERFORM zk_create('$root/w$w/d' || k);
+				$(printf "$multi" "'$root/w$w/d' || k || '/n' || j");
+			END LOOP;
+		END \$\$" &
+	done
+	wait
+	t1=$(date +%s.%N)
+	echo "run_bench.sh: scale: 100,000 children of one node" >&2
+	psql_run -c "SELECT zk_create('$root/big')" \
+		-c "DO \$\$ BEGIN FOR k IN 0..99 LOOP
+				$(printf "$multi" "'$root/big/c' || lpad((k * 1000 + j)::text, 6, '0')");
+			END LOOP; END \$\$" >/dev/null
+	t2=$(date +%s.%N)
+	echo
+	echo "| scale | figure |"
+	echo "|---|--:|"
+	printf '| 1,000,000 creates (4 clients, zk_multi of 1,000) | %.1f s |\n' "$(echo "$t1 - $t0" | bc)"
+	printf '| 100,000 children of one node (1 client, zk_multi of 1,000) | %.1f s |\n' "$(echo "$t2 - $t1" | bc)"
+	psql_run -At -c '\timing on' -c "SELECT count(*) FROM zk_get_children('$root/big')" 2>&1 |
+		awk '/^Time:/ { printf "| zk_get_children on the 100,000-child node | %s ms |\n", $2 }'
+	psql_run -At -c "SELECT '| znodes in the tree | ' || znode_count || ' |' FROM zkpg.status" \
+		-c "SELECT '| database size | ' || pg_size_pretty(pg_database_size(current_database())) || ' |'" \
+		-c "SELECT '| of which the txn log | ' || pg_size_pretty(pg_total_relation_size('zkpg.txnlog')) || ' |'"
+}
+
+if [ "$THROUGHPUT" = 1 ]; then
+	run_zkbench create 1 1
+	run_zkbench create 32 1
+	run_zkbench create 8 32
+	run_zkbench set 32 1
+	run_zkbench get 1 1
+	run_zkbench get 32 1
+	run_pgbench 1
+	run_pgbench 32
+fi
+if [ "$SCALE" = 1 ]; then
+	run_scale
+	[ "$THROUGHPUT" = 1 ] || exit 0
+fi
 
 server_desc="standalone server (temporary)"
 [ "$OWN_SERVER" = 1 ] || server_desc="server at --conninfo"
