@@ -135,6 +135,13 @@ CREATE FUNCTION zk_session_timeout()
 	RETURNS integer AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_close_session()
 	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_add_auth(scheme text, auth text)
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Close another session now, as if it had expired (superusers only).
+CREATE FUNCTION zkpg.kill_session(session_id bigint)
+	RETURNS boolean AS 'MODULE_PATHNAME', 'zkpg_kill_session' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION zkpg.kill_session(bigint) FROM PUBLIC;
 
 -- Observability
 CREATE FUNCTION zkpg.status_info(
@@ -147,6 +154,14 @@ CREATE FUNCTION zkpg.status_info(
 	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_status_info' LANGUAGE C VOLATILE;
 CREATE VIEW zkpg.status AS SELECT * FROM zkpg.status_info();
 GRANT SELECT ON zkpg.status TO PUBLIC;
+
+CREATE FUNCTION zkpg.local_sessions(OUT session_id bigint, OUT pid integer, OUT state text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_local_sessions' LANGUAGE C VOLATILE;
+CREATE VIEW zkpg.sessions AS
+	SELECT s.session_id, s.owner AS owner_id, s.timeout_ms, l.pid AS backend_pid,
+		   (SELECT count(*) FROM zkpg.znode z WHERE z.ephemeral_owner = s.session_id) AS ephemeral_count
+	  FROM zkpg.session s LEFT JOIN zkpg.local_sessions() l ON l.session_id = s.session_id;
+GRANT SELECT ON zkpg.sessions TO PUBLIC;
 
 -- Checks, for superusers: the digest of the tree and of the tree that
 -- replaying the whole log from scratch gives.

@@ -66,7 +66,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 			return 0;
 		case ZK_OP_CLOSESESSION:
 			{
-				List	   *paths = ZkTreeSessionEphemerals(tree, txn->session_id);
+				List	   *paths = ZkTreeSessionEphemerals(tree, txn->target_session);
 				ListCell   *lc;
 
 				foreach(lc, paths)
@@ -74,7 +74,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 					ZkTreeDelete(tree, (char *) lfirst(lc), txn->zxid);
 					delta--;
 				}
-				ZkTreeRemoveSession(tree, txn->session_id);
+				ZkTreeRemoveSession(tree, txn->target_session);
 				return delta;
 			}
 	}
@@ -184,7 +184,8 @@ applier_round(MemoryContext round_cxt)
 		last = txn.zxid;
 
 		slot = ZkSlotForSession(txn.session_id);
-		if (slot >= 0)
+		if (slot >= 0 ||
+			(txn.type == ZK_OP_CLOSESESSION && ZkSlotForSession(txn.target_session) >= 0))
 		{
 			ZkCompletion *c = &done[ndone++];
 
@@ -196,7 +197,7 @@ applier_round(MemoryContext round_cxt)
 			c->zxid = txn.zxid;
 			c->nresults = nresults;
 			c->results = results;
-			c->closes_session = (txn.type == ZK_OP_CLOSESESSION);
+			c->closed_session = txn.type == ZK_OP_CLOSESESSION ? txn.target_session : 0;
 		}
 	}
 	ZkTreeFlush(ZkTreeMain());

@@ -17,7 +17,8 @@
  *	  changed (ZooKeeper's rollbackPendingChanges), so that the whole multi
  *	  becomes one error txn and nothing of it is visible to later requests.
  * 4. The live sessions are kept here too (the leader's SessionTracker):
- *	  a request of an unknown session becomes a SESSIONEXPIRED error txn.
+ *	  a request of an unknown session becomes a SESSIONEXPIRED error txn,
+ *	  except those of ZK_SERVER_SESSION, which the ensemble itself makes.
  *
  * Every failed request still consumes a zxid as an error txn, so that the
  * results reach their waiters in order and zxids mean the same on every
@@ -549,12 +550,19 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
 			txn->owner = session->owner;
 		}
 	}
-	else if (session == NULL)
+	else if (session == NULL && req->session_id != ZK_SERVER_SESSION)
 		err = ZK_ERR_SESSIONEXPIRED;
 	else if (req->type == ZK_OP_CLOSESESSION)
 	{
-		prep_close_session(&pc, req->session_id);
-		hash_search(live_sessions, &req->session_id, HASH_REMOVE, NULL);
+		/* a session closes itself, or is closed by the server or an admin */
+		if (hash_search(live_sessions, &req->target_session, HASH_FIND, NULL) == NULL)
+			err = ZK_ERR_SESSIONEXPIRED;
+		else
+		{
+			prep_close_session(&pc, req->target_session);
+			hash_search(live_sessions, &req->target_session, HASH_REMOVE, NULL);
+			txn->target_session = req->target_session;
+		}
 	}
 	else if (req->type == ZK_OP_MULTI)
 	{

@@ -151,7 +151,8 @@ peer_close_owned_sessions(void)
 		StringInfo	buf = makeStringInfo();
 
 		memset(&req, 0, sizeof(req));
-		req.session_id = *(int64 *) lfirst(lc);
+		req.session_id = ZK_SERVER_SESSION;
+		req.target_session = *(int64 *) lfirst(lc);
 		req.type = ZK_OP_CLOSESESSION;
 		req.auth.superuser = true;
 		ZkEncodeRequest(buf, &req);

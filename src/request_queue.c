@@ -341,7 +341,7 @@ ZkSlotForSession(int64 session_id)
 void
 ZkCompleteRequests(ZkCompletion *done, int n)
 {
-	Latch	  **wake = palloc(sizeof(Latch *) * Max(n, 1));
+	Latch	  **wake = palloc(sizeof(Latch *) * Max(2 * n, 1));
 	int			nwake = 0;
 	int			i;
 
@@ -349,18 +349,31 @@ ZkCompleteRequests(ZkCompletion *done, int n)
 	for (i = 0; i < n; i++)
 	{
 		ZkCompletion *c = &done[i];
-		ZkBackendSlot *slot = &ZkShmem->slots[c->slot];
+		ZkBackendSlot *slot;
 
-		if (slot->session_id != c->session_id)
-			continue;
-		if (c->closes_session && slot->wait_cxid != c->cxid &&
-			slot->session_state == ZK_SESSION_OPEN)
+		if (c->closed_session != 0)
 		{
-			/* closed behind the backend's back: every later call gets ZK112 */
-			slot->session_state = ZK_SESSION_EXPIRED;
-			continue;
+			int			idx = (int) (c->closed_session & 0xFFFF);
+
+			/* closed behind its backend's back: every later call gets ZK112 */
+			if (idx < ZkShmem->nslots)
+			{
+				ZkBackendSlot *victim = &ZkShmem->slots[idx];
+
+				if (victim->session_id == c->closed_session &&
+					victim->session_state == ZK_SESSION_OPEN &&
+					!(c->session_id == c->closed_session && victim->wait_cxid == c->cxid))
+				{
+					victim->session_state = ZK_SESSION_EXPIRED;
+					if (victim->latch)
+						wake[nwake++] = victim->latch;
+				}
+			}
 		}
-		if (slot->wait_cxid != c->cxid || slot->done)
+		if (c->slot < 0)
+			continue;
+		slot = &ZkShmem->slots[c->slot];
+		if (slot->session_id != c->session_id || slot->wait_cxid != c->cxid || slot->done)
 			continue;
 		slot->err = c->err;
 		slot->failed_index = c->failed_index;

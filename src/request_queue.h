@@ -28,7 +28,7 @@ typedef struct ZkRequestResult
 /* A completed txn of a local session, handed from the applier. */
 typedef struct ZkCompletion
 {
-	int			slot;
+	int			slot;			/* of session_id, or -1 */
 	int64		session_id;
 	int32		cxid;
 	int32		err;
@@ -36,8 +36,8 @@ typedef struct ZkCompletion
 	ZkZxid		zxid;
 	int			nresults;
 	ZkOpResult *results;
-	bool		closes_session; /* a closeSession: expires the slot's session
-								 * unless its backend asked for it */
+	int64		closed_session; /* a closeSession: the session it closed,
+								 * expired unless its own backend asked */
 } ZkCompletion;
 
 /* called by client backends */

@@ -24,11 +24,22 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_authid.h"
+#include "common/base64.h"
+#include "common/cryptohash.h"
+#include "common/sha1.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "utils/acl.h"
 #include "utils/backend_status.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "request_queue.h"
@@ -38,6 +49,17 @@
 #include "zkpg_errcodes.h"
 
 static bool exit_callback_registered = false;
+
+/* identities added with zk_add_auth, "digest:user:hash", for the connection */
+static List *added_ids = NIL;
+
+/* the roles the current role is a member of, as "pg:name" */
+static List *member_of_ids = NIL;
+static Oid	member_of_user = InvalidOid;
+static bool member_of_callback_registered = false;
+
+static void member_of_invalidate(Datum arg, int cacheid, uint32 hashvalue);
+static List *member_of_roles(void);
 
 static void session_exit_callback(int code, Datum arg);
 static int32 session_clamped_timeout(void);
@@ -162,6 +184,7 @@ ZkSessionClose(void)
 
 		memset(&req, 0, sizeof(req));
 		req.session_id = sid;
+		req.target_session = sid;
 		req.type = ZK_OP_CLOSESESSION;
 		ZkSessionAuth(&req.auth);
 		ZkSubmitAndWait(&req, &res);
@@ -173,18 +196,115 @@ ZkSessionClose(void)
 	LWLockRelease(ZkShmem->slot_lock);
 }
 
+static void
+member_of_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	member_of_user = InvalidOid;
+}
+
 /*
- * The identities a request of this backend carries: superuser status
- * and the client address (a Unix socket counts as 127.0.0.1).
+ * "pg:ROLE" for every role the current role is a member of, itself
+ * included.  Computed here, on the server the client is connected to,
+ * because roles are per server; cached until role memberships change.
+ */
+static List *
+member_of_roles(void)
+{
+	Oid			me = GetUserId();
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext old;
+
+	if (member_of_user == me)
+		return member_of_ids;
+	if (!member_of_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, member_of_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, member_of_invalidate, (Datum) 0);
+		member_of_callback_registered = true;
+	}
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	list_free_deep(member_of_ids);
+	member_of_ids = NIL;
+	rel = table_open(AuthIdRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
+
+		if (is_member_of_role(me, role->oid))
+			member_of_ids = lappend(member_of_ids,
+									psprintf("pg:%s", NameStr(role->rolname)));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	MemoryContextSwitchTo(old);
+	member_of_user = me;
+	return member_of_ids;
+}
+
+/*
+ * zk_add_auth: ZooKeeper's DigestAuthenticationProvider turns
+ * "user:password" into the id "user:base64(sha1(user:password))".
+ */
+void
+ZkSessionAddAuth(const char *scheme, const char *auth)
+{
+	const char *colon;
+	uint8		digest[SHA1_DIGEST_LENGTH];
+	char		b64[64];
+	int			len;
+	pg_cryptohash_ctx *ctx;
+	MemoryContext old;
+	char	   *id;
+
+	if (strcmp(scheme, "digest") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("unsupported authentication scheme \"%s\"", scheme),
+				 errhint("zk_add_auth supports the digest scheme; ip and pg identities are implicit.")));
+	colon = strchr(auth, ':');
+	if (colon == NULL || colon == auth)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("digest authentication needs \"user:password\"")));
+
+	ctx = pg_cryptohash_create(PG_SHA1);
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) auth, strlen(auth)) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute a SHA-1 digest: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	len = pg_b64_encode((const char *) digest, SHA1_DIGEST_LENGTH, b64, sizeof(b64) - 1);
+	if (len < 0)
+		elog(ERROR, "could not encode a SHA-1 digest");
+	b64[len] = '\0';
+
+	id = psprintf("digest:%.*s:%s", (int) (colon - auth), auth, b64);
+	if (list_member(added_ids, makeString(id)))
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	added_ids = lappend(added_ids, makeString(pstrdup(id)));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The identities a request of this backend carries: superuser status,
+ * the client address (a Unix socket counts as 127.0.0.1), the digests
+ * added with zk_add_auth and the roles the current role belongs to.
  */
 void
 ZkSessionAuth(ZkAuth *auth)
 {
 	char		addr[INET6_ADDRSTRLEN] = "127.0.0.1";
+	List	   *roles = member_of_roles();
+	ListCell   *lc;
 
 	auth->superuser = superuser();
 	auth->nids = 0;
-	auth->ids = palloc(sizeof(char *) * 2);
+	auth->ids = palloc(sizeof(char *) * (1 + list_length(added_ids) + list_length(roles)));
 	if (MyBEEntry != NULL)
 	{
 		const struct sockaddr *sa = (const struct sockaddr *) &MyBEEntry->st_clientaddr.addr;
@@ -197,6 +317,10 @@ ZkSessionAuth(ZkAuth *auth)
 					  addr, sizeof(addr));
 	}
 	auth->ids[auth->nids++] = psprintf("ip:%s", addr);
+	foreach(lc, added_ids)
+		auth->ids[auth->nids++] = strVal(lfirst(lc));
+	foreach(lc, roles)
+		auth->ids[auth->nids++] = (char *) lfirst(lc);
 }
 
 /*
@@ -233,6 +357,7 @@ session_exit_callback(int code, Datum arg)
 
 		memset(&req, 0, sizeof(req));
 		req.session_id = sid;
+		req.target_session = sid;
 		req.type = ZK_OP_CLOSESESSION;
 		req.auth.superuser = true;
 		if (!ZkEnqueueRequest(&req, 2000))

@@ -18,6 +18,7 @@ extern int64 ZkSessionEnsure(void);
 extern void ZkSessionClose(void);
 extern int32 ZkSessionTimeoutMs(void);
 extern void ZkSessionAuth(ZkAuth *auth);
+extern void ZkSessionAddAuth(const char *scheme, const char *auth);
 extern int64 ZkNewSessionId(int slot);
 
 #endif							/* ZKPG_SESSIONS_H */

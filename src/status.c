@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 
 #include "applier.h"
 #include "datatree.h"
@@ -30,6 +31,7 @@ PG_FUNCTION_INFO_V1(zkpg_status_info);
 PG_FUNCTION_INFO_V1(zkpg_tree_digest);
 PG_FUNCTION_INFO_V1(zkpg_log_replay_digest);
 PG_FUNCTION_INFO_V1(zkpg_initialize_tree);
+PG_FUNCTION_INFO_V1(zkpg_local_sessions);
 
 #define STATUS_COLS 17
 
@@ -178,4 +180,33 @@ zkpg_initialize_tree(PG_FUNCTION_ARGS)
 				 errmsg("the zkpg tree is already initialised")));
 	ZkTreeInitialize(ZkTreeMain());
 	PG_RETURN_VOID();
+}
+
+/*
+ * The sessions held by backends of this server: session_id, pid, state.
+ */
+Datum
+zkpg_local_sessions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	for (i = 0; i < ZkShmem->nslots; i++)
+	{
+		ZkBackendSlot *slot = &ZkShmem->slots[i];
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		if (slot->session_state == ZK_SESSION_NONE || slot->session_id == 0)
+			continue;
+		values[0] = Int64GetDatum(slot->session_id);
+		values[1] = Int32GetDatum(slot->pid);
+		values[2] = CStringGetTextDatum(slot->session_state == ZK_SESSION_OPEN ? "open" : "expired");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+	return (Datum) 0;
 }

@@ -14,7 +14,8 @@
  *
  * A body is the op of a single-op record, the ops of a multi (u16 n, then
  * n x (i16 type, op)), the timeout (and owner, in a txn) of createSession,
- * nothing for closeSession, and (err, failed op index) for an error txn.
+ * the session closeSession closes, and (err, failed op index) for an error
+ * txn.
  * Strings and data are i32 length + bytes.
  *
  * Decoding faces the network (forwarded requests and proposals come from
@@ -180,6 +181,7 @@ put_body(StringInfo buf, const ZkRecord *rec, bool txn)
 				put_i32(buf, rec->owner);
 			break;
 		case ZK_OP_CLOSESESSION:
+			put_i64(buf, rec->target_session);
 			break;
 		case ZK_OP_ERROR:
 			Assert(txn);
@@ -423,6 +425,9 @@ get_body(Reader *r, ZkRecord *rec, bool txn)
 				r->error = "session timeout out of range";
 			break;
 		case ZK_OP_CLOSESESSION:
+			rec->target_session = get_i64(r);
+			if (!r->error && rec->target_session == ZK_SERVER_SESSION)
+				r->error = "closeSession names no session";
 			break;
 		case ZK_OP_ERROR:
 			if (!txn)

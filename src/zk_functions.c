@@ -57,6 +57,8 @@ PG_FUNCTION_INFO_V1(zk_get_ephemerals);
 PG_FUNCTION_INFO_V1(zk_session_id);
 PG_FUNCTION_INFO_V1(zk_session_timeout);
 PG_FUNCTION_INFO_V1(zk_close_session);
+PG_FUNCTION_INFO_V1(zk_add_auth);
+PG_FUNCTION_INFO_V1(zkpg_kill_session);
 
 /* zk_op's attributes, in the order of the type in the install script */
 enum
@@ -836,4 +838,50 @@ zk_close_session(PG_FUNCTION_ARGS)
 	zk_check_usable();
 	ZkSessionClose();
 	PG_RETURN_VOID();
+}
+
+/*
+ * zk_add_auth(scheme, auth): add an identity to this connection's session.
+ */
+Datum
+zk_add_auth(PG_FUNCTION_ARGS)
+{
+	zk_check_usable();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("scheme and auth must not be null")));
+	ZkSessionAddAuth(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					 text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * zkpg.kill_session(session_id): close another session now, as its
+ * expiry would (superusers only).  False when no such session is open.
+ */
+Datum
+zkpg_kill_session(PG_FUNCTION_ARGS)
+{
+	ZkRecord	req;
+	ZkRequestResult res;
+
+	zk_check_usable();
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superusers may kill zkpg sessions")));
+	if (PG_ARGISNULL(0) || PG_GETARG_INT64(0) == ZK_SERVER_SESSION)
+		PG_RETURN_BOOL(false);
+	memset(&req, 0, sizeof(req));
+	req.session_id = ZkSessionEnsure();
+	req.type = ZK_OP_CLOSESESSION;
+	req.target_session = PG_GETARG_INT64(0);
+	ZkSessionAuth(&req.auth);
+	ZkSubmitAndWait(&req, &res);
+	if (res.err == ZK_ERR_SESSIONEXPIRED)
+		PG_RETURN_BOOL(false);
+	if (res.err != ZK_OK)
+		report_zk_error(res.err, "/", -1, "close_session");
+	PG_RETURN_BOOL(true);
 }

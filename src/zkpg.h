@@ -61,6 +61,13 @@ typedef int64 ZkZxid;
 
 #define ZK_MAX_TTL_MS		((INT64CONST(1) << 40) - 1)
 
+/*
+ * Requests of session 0 come from the ensemble itself (the container
+ * manager, the session tracker, an administrator's kill): no session has
+ * to exist for them.
+ */
+#define ZK_SERVER_SESSION	0
+
 /* Node kinds as stored in the tree (what the container manager needs). */
 #define ZK_KIND_NORMAL		0
 #define ZK_KIND_CONTAINER	1
@@ -148,6 +155,7 @@ typedef struct ZkRecord
 	/* session ops */
 	int32		timeout_ms;
 	int32		owner;			/* server id that holds the session */
+	int64		target_session; /* closeSession: the session to close */
 	/* error txn */
 	int32		err;
 	int32		failed_index;	/* 0-based op of a failed multi, else -1 */
