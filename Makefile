@@ -17,27 +17,34 @@ OBJS = \
 	src/quorum_peer.o \
 	src/applier.o \
 	src/zk_functions.o \
-	src/status.o
+	src/status.o \
+	src/watches.o
 
 EXTENSION = zkpg
 DATA = sql/zkpg--0.1.sql
 PGFILEDESC = "zkpg - ZooKeeper as a PostgreSQL extension"
 
-PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
+# -MMD: rebuild an object when a header it includes changes
+PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc -MMD -MP
 PG_CFLAGS = -Wall -Werror
 SHLIB_LINK_INTERNAL = $(libpq)
 
-REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security
+REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl
 REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_regress
 
-TAP_TESTS = 1
+ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_race
+ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
+	--dbname=contrib_regression --load-extension=zkpg
+
 PROVE_FLAGS = -I $(srcdir)/test
 
-EXTRA_CLEAN = tmp_check tmp_check_regress test/zkbench
+EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
 
 # The TAP suites live in test/t rather than t/.
 prove-installcheck:

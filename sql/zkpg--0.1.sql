@@ -110,6 +110,14 @@ CREATE FUNCTION zk_op_check(path text, version integer)
 	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT ROW('check', path, NULL, version, NULL, NULL, NULL)::zk_op $$;
 
+-- Watches: events arrive as NOTIFYs on zk_watch_channel()
+CREATE FUNCTION zk_watch_channel()
+	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_add_watch(path text, recursive boolean DEFAULT false)
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_remove_watches(path text, watch_type text DEFAULT 'any')
+	RETURNS void AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 -- Reads
 CREATE FUNCTION zk_get(path text, watch boolean DEFAULT false)
 	RETURNS TABLE (data bytea, czxid bigint, mzxid bigint, ctime timestamptz,
@@ -162,6 +170,11 @@ CREATE VIEW zkpg.sessions AS
 		   (SELECT count(*) FROM zkpg.znode z WHERE z.ephemeral_owner = s.session_id) AS ephemeral_count
 	  FROM zkpg.session s LEFT JOIN zkpg.local_sessions() l ON l.session_id = s.session_id;
 GRANT SELECT ON zkpg.sessions TO PUBLIC;
+
+CREATE FUNCTION zkpg.local_watches(OUT session_id bigint, OUT path text, OUT kind text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_local_watches' LANGUAGE C VOLATILE;
+CREATE VIEW zkpg.watches AS SELECT * FROM zkpg.local_watches();
+GRANT SELECT ON zkpg.watches TO PUBLIC;
 
 -- Checks, for superusers: the digest of the tree and of the tree that
 -- replaying the whole log from scratch gives.

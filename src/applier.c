@@ -35,23 +35,36 @@
 #include "applier.h"
 #include "bgworker.h"
 #include "datatree.h"
+#include "path.h"
 #include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
 #include "txnlog.h"
+#include "watches.h"
 #include "zkpg.h"
 
 #define APPLY_BATCH 1000
 
 static void applier_startup(void);
 static bool applier_round(MemoryContext round_cxt);
+static void trigger_child_event(const char *path, ZkZxid zxid, List **events);
+
+static void
+trigger_child_event(const char *path, ZkZxid zxid, List **events)
+{
+	char	   *parent = ZkParentPath(path);
+
+	ZkWatchTrigger(parent, ZK_EVENT_NODE_CHILDREN_CHANGED, zxid, events);
+}
 
 /*
- * Apply one txn to tree; fill per-op results.  Returns the change in the
+ * Apply one txn to tree; fill per-op results and, when events is not
+ * NULL, collect the watch events it triggers.  Returns the change in the
  * number of znodes.
  */
 int64
-ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults)
+ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults,
+		   List **events)
 {
 	int64		delta = 0;
 	int			i;
@@ -73,6 +86,11 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 				{
 					ZkTreeDelete(tree, (char *) lfirst(lc), txn->zxid);
 					delta--;
+					if (events)
+					{
+						ZkWatchTrigger(lfirst(lc), ZK_EVENT_NODE_DELETED, txn->zxid, events);
+						trigger_child_event(lfirst(lc), txn->zxid, events);
+					}
 				}
 				ZkTreeRemoveSession(tree, txn->target_session);
 				return delta;
@@ -94,14 +112,26 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 				if (ZK_MODE_IS_SEQUENTIAL(op->mode))
 					r->seq = op->parent_creates - 1;
 				delta++;
+				if (events)
+				{
+					ZkWatchTrigger(op->path, ZK_EVENT_NODE_CREATED, txn->zxid, events);
+					trigger_child_event(op->path, txn->zxid, events);
+				}
 				break;
 			case ZK_OP_DELETE:
 				ZkTreeDelete(tree, op->path, txn->zxid);
 				delta--;
+				if (events)
+				{
+					ZkWatchTrigger(op->path, ZK_EVENT_NODE_DELETED, txn->zxid, events);
+					trigger_child_event(op->path, txn->zxid, events);
+				}
 				break;
 			case ZK_OP_SETDATA:
 				ZkTreeSetData(tree, op, txn->zxid, txn->time, &r->stat);
 				r->has_stat = true;
+				if (events)
+					ZkWatchTrigger(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid, events);
 				break;
 			case ZK_OP_SETACL:
 				ZkTreeSetAcl(tree, op, &r->stat);
@@ -155,6 +185,8 @@ applier_round(MemoryContext round_cxt)
 	int			ndone = 0;
 	int64		delta = 0;
 	ZkZxid		last = applied;
+	List	   *events = NIL;
+	List	   *expired = NIL;
 
 	if (committed <= applied)
 		return false;
@@ -164,6 +196,18 @@ applier_round(MemoryContext round_cxt)
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	txns = ZkLogRead(applied, committed, APPLY_BATCH);
+	if (txns == NIL)
+		elog(ERROR, "zkpg: committed txns after 0x%llx are missing from the log",
+			 (unsigned long long) applied);
+
+	/*
+	 * Announce the batch before looking up any watch: a backend that
+	 * registers a watch meanwhile waits for this batch to commit before it
+	 * checks whether it missed an event (zk_functions.c).
+	 */
+	pg_atomic_write_u64(&ZkShmem->applying_zxid,
+						(uint64) ((ZkLoggedTxn *) llast(txns))->zxid);
+	pg_memory_barrier();
 	/* what outlives the transaction lives in round_cxt */
 	done = MemoryContextAlloc(round_cxt, sizeof(ZkCompletion) * Max(list_length(txns), 1));
 	foreach(lc, txns)
@@ -180,7 +224,18 @@ applier_round(MemoryContext round_cxt)
 			elog(ERROR, "zkpg: logged txn 0x%llx is corrupt: %s",
 				 (unsigned long long) logged->zxid, reason);
 		results = MemoryContextAlloc(round_cxt, sizeof(ZkOpResult) * Max(txn.nops, 1));
-		delta += ZkApplyTxn(ZkTreeMain(), &txn, results, &nresults);
+		delta += ZkApplyTxn(ZkTreeMain(), &txn, results, &nresults, &events);
+		if (txn.type == ZK_OP_CLOSESESSION && ZkSlotForSession(txn.target_session) >= 0)
+		{
+			ZkWatchRemoveSession(txn.target_session);
+			if (txn.target_session != txn.session_id)
+			{
+				int64	   *sid = palloc(sizeof(int64));
+
+				*sid = txn.target_session;
+				expired = lappend(expired, sid);
+			}
+		}
 		last = txn.zxid;
 
 		slot = ZkSlotForSession(txn.session_id);
@@ -202,6 +257,7 @@ applier_round(MemoryContext round_cxt)
 	}
 	ZkTreeFlush(ZkTreeMain());
 	ZkLogSetState(ZK_STATE_APPLIED_ZXID, last);
+	ZkWatchNotify(events, expired, last);
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -17,6 +17,6 @@
 
 /* called by the applier and by the log replay check */
 extern int64 ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results,
-						int *nresults);
+						int *nresults, List **events);
 
 #endif							/* ZKPG_APPLIER_H */

@@ -46,6 +46,7 @@
 #include "sessions.h"
 #include "shmem.h"
 #include "zkpg.h"
+#include "watches.h"
 #include "zkpg_errcodes.h"
 
 static bool exit_callback_registered = false;
@@ -190,9 +191,11 @@ ZkSessionClose(void)
 		ZkSubmitAndWait(&req, &res);
 	}
 
+	ZkWatchRemoveSession(sid);
 	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
 	slot->session_id = 0;
 	slot->session_state = ZK_SESSION_NONE;
+	slot->events_lost = false;
 	LWLockRelease(ZkShmem->slot_lock);
 }
 
@@ -349,7 +352,10 @@ session_exit_callback(int code, Datum arg)
 	slot->done = false;
 	slot->latch = NULL;
 	slot->pid = 0;
+	slot->events_lost = false;
 	LWLockRelease(ZkShmem->slot_lock);
+	if (sid != 0)
+		ZkWatchRemoveSession(sid);
 
 	if (state == ZK_SESSION_OPEN)
 	{

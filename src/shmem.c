@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "shmem.h"
+#include "watches.h"
 #include "zkpg.h"
 
 ZkShared   *ZkShmem = NULL;
@@ -44,7 +45,8 @@ void
 ZkShmemRequest(void)
 {
 	RequestAddinShmemSpace(zk_shmem_size());
-	RequestNamedLWLockTranche("zkpg", 3);
+	RequestAddinShmemSpace(ZkWatchShmemSize());
+	RequestNamedLWLockTranche("zkpg", 4);
 }
 
 /* shmem_startup_hook */
@@ -65,11 +67,13 @@ ZkShmemStartup(void)
 		ZkShmem->state_lock = &locks[0].lock;
 		ZkShmem->queue_lock = &locks[1].lock;
 		ZkShmem->slot_lock = &locks[2].lock;
+		ZkShmem->watch_lock = &locks[3].lock;
 		ZkShmem->state = ZK_STATE_STARTING;
 		ZkShmem->leader_id = -1;
 		pg_atomic_init_u64(&ZkShmem->last_logged_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->committed_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->applied_zxid, 0);
+		pg_atomic_init_u64(&ZkShmem->applying_zxid, 0);
 
 		/*
 		 * Session ids are myid << 56 | seq << 16 | slot.  Seeding seq from
@@ -92,6 +96,7 @@ ZkShmemStartup(void)
 			slot->session_state = ZK_SESSION_NONE;
 			slot->wait_cxid = -1;
 			slot->done = false;
+			slot->events_lost = false;
 		}
 		slots_end = MAXALIGN(offsetof(ZkShared, slots) +
 							 MaxBackends * sizeof(ZkBackendSlot));
@@ -99,6 +104,7 @@ ZkShmemStartup(void)
 		ZkShmem->queue_size = (uint32) zk_request_queue_kb * 1024;
 		ZkShmem->queue_head = ZkShmem->queue_tail = 0;
 	}
+	ZkWatchShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

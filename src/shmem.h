@@ -10,7 +10,8 @@
  *
  *	1. ZkShared->state_lock
  *	2. ZkShared->queue_lock
- *	3. ZkShared->slot_lock
+ *	3. ZkShared->watch_lock
+ *	4. ZkShared->slot_lock
  *
  * IDENTIFICATION
  *	  src/shmem.h
@@ -72,6 +73,8 @@ typedef struct ZkBackendSlot
 	int32		session_timeout_ms;
 	ZkSessionState session_state;
 
+	bool		events_lost;	/* watch events dropped: owes an EventsLost */
+
 	int32		wait_cxid;		/* -1: not waiting */
 	bool		done;
 	int32		err;
@@ -99,6 +102,7 @@ typedef struct ZkShared
 	pg_atomic_uint64 last_logged_zxid;
 	pg_atomic_uint64 committed_zxid;
 	pg_atomic_uint64 applied_zxid;
+	pg_atomic_uint64 applying_zxid; /* last zxid of the batch being applied */
 	pg_atomic_uint64 next_session_seq;
 
 	/* write latency, measured by backends */
@@ -115,6 +119,8 @@ typedef struct ZkShared
 	uint64		queue_tail;		/* next byte to write */
 	uint32		queue_size;
 	char	   *queue_data;		/* ring of queue_size bytes */
+
+	LWLock	   *watch_lock;		/* watches.c */
 
 	LWLock	   *slot_lock;
 	int			nslots;

@@ -25,6 +25,7 @@
 #include "shmem.h"
 #include "txn_codec.h"
 #include "txnlog.h"
+#include "watches.h"
 #include "zkpg.h"
 
 PG_FUNCTION_INFO_V1(zkpg_status_info);
@@ -32,6 +33,7 @@ PG_FUNCTION_INFO_V1(zkpg_tree_digest);
 PG_FUNCTION_INFO_V1(zkpg_log_replay_digest);
 PG_FUNCTION_INFO_V1(zkpg_initialize_tree);
 PG_FUNCTION_INFO_V1(zkpg_local_sessions);
+PG_FUNCTION_INFO_V1(zkpg_local_watches);
 
 #define STATUS_COLS 17
 
@@ -105,7 +107,7 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 	values[8] = Int32GetDatum(outstanding);
 	values[9] = Int64GetDatum(znodes);
 	values[10] = Int32GetDatum(sessions);
-	values[11] = Int32GetDatum(0);	/* watches: none in this version */
+	values[11] = Int32GetDatum(ZkWatchCount());
 	values[12] = Float8GetDatum(lat_count ? lat_min / 1000.0 : 0);
 	values[13] = Float8GetDatum(lat_count ? (double) lat_sum / lat_count / 1000.0 : 0);
 	values[14] = Float8GetDatum(lat_count ? lat_max / 1000.0 : 0);
@@ -154,7 +156,7 @@ zkpg_log_replay_digest(PG_FUNCTION_ARGS)
 						 errmsg("logged txn 0x%llx is corrupt: %s",
 								(unsigned long long) logged->zxid, reason)));
 			results = palloc(sizeof(ZkOpResult) * Max(txn.nops, 1));
-			(void) ZkApplyTxn(scratch, &txn, results, &nresults);
+			(void) ZkApplyTxn(scratch, &txn, results, &nresults, NULL);
 			after = logged->zxid;
 		}
 		MemoryContextSwitchTo(old);
@@ -208,5 +210,27 @@ zkpg_local_sessions(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(ZkShmem->slot_lock);
+	return (Datum) 0;
+}
+
+Datum
+zkpg_local_watches(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, ZkWatchList())
+	{
+		ZkWatchInfo *w = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = Int64GetDatum(w->session_id);
+		values[1] = CStringGetTextDatum(w->path);
+		values[2] = CStringGetTextDatum(ZkWatchKindName(w->kind));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -40,6 +41,7 @@
 #include "sessions.h"
 #include "shmem.h"
 #include "zkpg.h"
+#include "watches.h"
 #include "zkpg_errcodes.h"
 
 PG_FUNCTION_INFO_V1(zk_create);
@@ -58,6 +60,9 @@ PG_FUNCTION_INFO_V1(zk_session_id);
 PG_FUNCTION_INFO_V1(zk_session_timeout);
 PG_FUNCTION_INFO_V1(zk_close_session);
 PG_FUNCTION_INFO_V1(zk_add_auth);
+PG_FUNCTION_INFO_V1(zk_watch_channel);
+PG_FUNCTION_INFO_V1(zk_add_watch);
+PG_FUNCTION_INFO_V1(zk_remove_watches);
 PG_FUNCTION_INFO_V1(zkpg_kill_session);
 
 /* zk_op's attributes, in the order of the type in the install script */
@@ -83,7 +88,9 @@ static void data_from_bytea(bytea *b, ZkOp *op);
 static int32 arg_version(FunctionCallInfo fcinfo, int argno, const char *what);
 static int8 parse_mode(const char *mode);
 static void acl_from_array(ArrayType *arr, ZkOp *op, const char *path);
-static void reject_watch(FunctionCallInfo fcinfo, int argno);
+static bool arg_watch(FunctionCallInfo fcinfo, int argno);
+static void watch_register(int64 sid, const char *path, int kind, bool existed,
+						   const ZkNode *seen);
 static void report_zk_error(int err, const char *path, int op_index, const char *opname);
 static Datum stat_to_datum(TupleDesc desc, const ZkStat *stat);
 static void submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res);
@@ -246,13 +253,69 @@ acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
 				 errmsg("invalid ACL for znode \"%s\": %s", path, reason)));
 }
 
-static void
-reject_watch(FunctionCallInfo fcinfo, int argno)
+static bool
+arg_watch(FunctionCallInfo fcinfo, int argno)
 {
-	if (!PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("watches are not available in this version of zkpg")));
+	return !PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno);
+}
+
+/*
+ * Register a one-shot watch for what a read returned (existed, seen), so
+ * that no change after that read goes unreported.
+ *
+ * The applier looks up watches while it applies a batch, before it
+ * commits.  A batch that looked before this registration has announced
+ * itself in applying_zxid; once it has committed, a re-read shows
+ * whether it (or anything before it) changed the node since our read.
+ * If so, we fire the event ourselves, unless the applier consumed the
+ * watch first: whoever removes the watcher delivers its event, once.
+ */
+static void
+watch_register(int64 sid, const char *path, int kind, bool existed, const ZkNode *seen)
+{
+	ZkZxid		batch;
+	ZkNode		now;
+	bool		exists_now;
+	int			event = -1;
+	ZkZxid		zxid = 0;
+
+	(void) ZkWatchAdd(sid, path, kind);
+	Async_Listen(ZkWatchChannel(sid));
+
+	pg_memory_barrier();
+	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
+	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < batch)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	exists_now = ZkTreeGetNode(ZkTreeMain(), path, false, &now);
+	if (existed && (!exists_now || now.czxid != seen->czxid))
+	{
+		event = ZK_EVENT_NODE_DELETED;
+		zxid = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
+	}
+	else if (!existed && exists_now)
+	{
+		event = ZK_EVENT_NODE_CREATED;
+		zxid = now.czxid;
+	}
+	else if (existed && kind == ZK_WATCH_DATA && now.mzxid != seen->mzxid)
+	{
+		event = ZK_EVENT_NODE_DATA_CHANGED;
+		zxid = now.mzxid;
+	}
+	else if (existed && kind == ZK_WATCH_CHILD && now.pzxid != seen->pzxid)
+	{
+		event = ZK_EVENT_NODE_CHILDREN_CHANGED;
+		zxid = now.pzxid;
+	}
+	if (event >= 0 && ZkWatchConsume(sid, path, kind))
+		Async_Notify(ZkWatchChannel(sid),
+					 ZkWatchPayload(ZkEventTypeName((ZkEventType) event), path, zxid));
 }
 
 static void
@@ -654,14 +717,16 @@ zk_get(PG_FUNCTION_ARGS)
 	Datum		values[12];
 	bool		nulls[12] = {0};
 	bytea	   *data;
+	int64		sid;
 
 	zk_check_usable();
 	path = arg_path(fcinfo, 0, false);
-	reject_watch(fcinfo, 1);
-	(void) ZkSessionEnsure();
+	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, 0);
 	read_node(path, ZK_PERM_READ, true, &node);
 	ZkNodeToStat(&node, &stat);
+	if (arg_watch(fcinfo, 1))
+		watch_register(sid, path, ZK_WATCH_DATA, true, &node);
 
 	data = palloc(VARHDRSZ + node.data_len);
 	SET_VARSIZE(data, VARHDRSZ + node.data_len);
@@ -692,17 +757,21 @@ zk_exists(PG_FUNCTION_ARGS)
 	ZkNode		node;
 	ZkStat		stat;
 	TupleDesc	desc;
+	int64		sid;
+	bool		exists;
 
 	zk_check_usable();
 	path = arg_path(fcinfo, 0, false);
-	reject_watch(fcinfo, 1);
-	(void) ZkSessionEnsure();
+	sid = ZkSessionEnsure();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "zk_exists must return a composite type");
-	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
-		PG_RETURN_NULL();
-	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
+	exists = ZkTreeGetNode(ZkTreeMain(), path, false, &node);
+	if (exists && !ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
 		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read");
+	if (arg_watch(fcinfo, 1))
+		watch_register(sid, path, ZK_WATCH_DATA, exists, &node);
+	if (!exists)
+		PG_RETURN_NULL();
 	ZkNodeToStat(&node, &stat);
 	PG_RETURN_DATUM(stat_to_datum(desc, &stat));
 }
@@ -718,14 +787,16 @@ zk_get_children(PG_FUNCTION_ARGS)
 	ZkNode		node;
 	List	   *names;
 	ListCell   *lc;
+	int64		sid;
 
 	zk_check_usable();
 	path = arg_path(fcinfo, 0, false);
-	reject_watch(fcinfo, 1);
-	(void) ZkSessionEnsure();
+	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	read_node(path, ZK_PERM_READ, false, &node);
 	names = ZkTreeGetChildren(ZkTreeMain(), path);
+	if (arg_watch(fcinfo, 1))
+		watch_register(sid, path, ZK_WATCH_CHILD, true, &node);
 	foreach(lc, names)
 	{
 		Datum		v = CStringGetTextDatum((char *) lfirst(lc));
@@ -884,4 +955,72 @@ zkpg_kill_session(PG_FUNCTION_ARGS)
 	if (res.err != ZK_OK)
 		report_zk_error(res.err, "/", -1, "close_session");
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * zk_watch_channel(): the channel this session's events arrive on.
+ */
+Datum
+zk_watch_channel(PG_FUNCTION_ARGS)
+{
+	zk_check_usable();
+	PG_RETURN_TEXT_P(cstring_to_text(ZkWatchChannel(ZkSessionEnsure())));
+}
+
+/*
+ * zk_add_watch(path, recursive): a persistent watch (ZooKeeper 3.6's
+ * addWatch PERSISTENT or PERSISTENT_RECURSIVE), kept when it fires.
+ */
+Datum
+zk_add_watch(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+	int64		sid;
+	ZkNode		node;
+	bool		recursive;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	recursive = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	sid = ZkSessionEnsure();
+	if (ZkTreeGetNode(ZkTreeMain(), path, false, &node) &&
+		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
+		report_zk_error(ZK_ERR_NOAUTH, path, -1, "watch");
+	(void) ZkWatchAdd(sid, path,
+					  recursive ? ZK_WATCH_PERSISTENT_RECURSIVE : ZK_WATCH_PERSISTENT);
+	Async_Listen(ZkWatchChannel(sid));
+	PG_RETURN_VOID();
+}
+
+/*
+ * zk_remove_watches(path, watch_type): ZK121 when there was none.
+ */
+Datum
+zk_remove_watches(PG_FUNCTION_ARGS)
+{
+	char	   *path;
+	char	   *type;
+	int			mask;
+
+	zk_check_usable();
+	path = arg_path(fcinfo, 0, false);
+	type = PG_ARGISNULL(1) ? "any" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(type, "data") == 0)
+		mask = 1 << ZK_WATCH_DATA;
+	else if (strcmp(type, "children") == 0)
+		mask = 1 << ZK_WATCH_CHILD;
+	else if (strcmp(type, "persistent") == 0)
+		mask = (1 << ZK_WATCH_PERSISTENT) | (1 << ZK_WATCH_PERSISTENT_RECURSIVE);
+	else if (strcmp(type, "any") == 0)
+		mask = 0xF;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("invalid watch type \"%s\"", type),
+				 errhint("Watch types are data, children, persistent and any.")));
+	if (ZkWatchRemove(ZkSessionEnsure(), path, mask) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_NOWATCHER),
+				 errmsg("no %s watch on znode \"%s\"", type, path)));
+	PG_RETURN_VOID();
 }

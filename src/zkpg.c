@@ -37,6 +37,8 @@ int			zk_max_data_bytes = 1024 * 1024;
 int			zk_session_timeout_ms = 10000;
 int			zk_request_timeout_ms = 30000;
 int			zk_request_queue_kb = 16384;
+int			zk_max_watches = 10000;
+int			zk_container_check_ms = 1000;
 
 static const struct config_enum_entry replication_options[] = {
 	{"zab", 0, false},
@@ -141,6 +143,14 @@ _PG_init(void)
 							"Size of the shared request queue.",
 							NULL, &zk_request_queue_kb, 16384, 1024, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.max_watches",
+							"Watches this server can hold at once.",
+							NULL, &zk_max_watches, 10000, 16, 10 * 1000 * 1000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.container_check_interval",
+							"How often the leader looks for empty containers and expired TTL nodes.",
+							NULL, &zk_container_check_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("zkpg");
 
 	prev_shmem_request_hook = shmem_request_hook;

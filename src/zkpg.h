@@ -178,6 +178,8 @@ extern char *zk_peer_conninfo;
 extern int	zk_init_limit;
 extern int	zk_sync_limit;
 extern int	zk_replication;
+extern int	zk_max_watches;
+extern int	zk_container_check_ms;
 
 extern int	ZkErrorToSqlstate(int zkerr);
 extern const char *ZkErrorName(int zkerr);

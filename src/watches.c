@@ -1,0 +1,521 @@
+/*-------------------------------------------------------------------------
+ *
+ * watches.c
+ *	  The watch table of this server (ZooKeeper's WatchManager) and the
+ *	  delivery of events as NOTIFYs on each session's channel.
+ *
+ * 1. Watches live in shared memory, as ZooKeeper keeps them per
+ *	  connection: a hash of watched paths, each with a list of watchers
+ *	  drawn from a fixed pool (zkpg.max_watches).  A session watching the
+ *	  same path the same way twice holds one watcher.
+ * 2. The applier, while it applies a txn, collects the events the txn
+ *	  triggers, removes the one-shot watchers, and issues the NOTIFYs
+ *	  inside its apply transaction: an event exists only for a committed
+ *	  change.  Triggers and event types are ZooKeeper's: data watches
+ *	  (get, exists) see NodeCreated, NodeDeleted and NodeDataChanged on
+ *	  their path; child watches see NodeChildrenChanged on their path and
+ *	  NodeDeleted; persistent watches see all of these and are never
+ *	  removed; recursive persistent watches see every change at or below
+ *	  their path except NodeChildrenChanged.
+ * 3. A full NOTIFY queue must never stop the applier (a NOTIFY that does
+ *	  not fit fails the committing transaction).  Above half full, the
+ *	  applier sends no events; the sessions that lose one are marked, and
+ *	  each receives a single {"type":"EventsLost"} once the queue has
+ *	  drained below a quarter: like a ZooKeeper client after a
+ *	  disconnect, it must re-read what it watches and set its watches
+ *	  again.
+ * 4. Every payload carries its zxid, so PostgreSQL never folds two events
+ *	  into one; paths are at most 1024 bytes, so a payload stays far below
+ *	  NOTIFY's 8000-byte limit even when every byte needs escaping.
+ *
+ * Lock: ZkShmem->watch_lock protects the hash and the pool.
+ *
+ * IDENTIFICATION
+ *	  src/watches.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/async.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/shmem.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+
+#include "path.h"
+#include "shmem.h"
+#include "watches.h"
+#include "zkpg.h"
+
+#define QUEUE_STOP_USAGE	0.5
+#define QUEUE_RESUME_USAGE	0.25
+
+typedef struct WatchPath WatchPath;
+
+typedef struct Watcher
+{
+	int64		session_id;		/* 0 when free */
+	int8		kind;
+	int			prev;
+	int			next;			/* in its path's list, or the free list */
+	WatchPath  *owner;
+} Watcher;
+
+struct WatchPath
+{
+	char		path[ZK_MAX_PATH_BYTES + 1];	/* hash key */
+	int			head;			/* first watcher, -1 if none */
+};
+
+typedef struct WatchPool
+{
+	int			free_head;
+	int			in_use;
+	Watcher		watchers[FLEXIBLE_ARRAY_MEMBER];
+} WatchPool;
+
+static HTAB *watch_paths = NULL;
+static WatchPool *watch_pool = NULL;
+
+static void watcher_unlink(int idx);
+static void trigger_list(WatchPath *wp, ZkEventType type, const char *path,
+						 ZkZxid zxid, bool recursive_only, List **events);
+static bool kind_fires(int kind, ZkEventType type, bool at_path);
+
+Size
+ZkWatchShmemSize(void)
+{
+	Size		size = hash_estimate_size(zk_max_watches, sizeof(WatchPath));
+
+	size = add_size(size, offsetof(WatchPool, watchers));
+	size = add_size(size, mul_size(zk_max_watches, sizeof(Watcher)));
+	return size;
+}
+
+void
+ZkWatchShmemInit(void)
+{
+	HASHCTL		info;
+	bool		found;
+	int			i;
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = ZK_MAX_PATH_BYTES + 1;
+	info.entrysize = sizeof(WatchPath);
+	watch_paths = ShmemInitHash("zkpg watched paths", zk_max_watches, zk_max_watches,
+								&info, HASH_ELEM | HASH_STRINGS);
+	watch_pool = ShmemInitStruct("zkpg watchers",
+								 offsetof(WatchPool, watchers) + zk_max_watches * sizeof(Watcher),
+								 &found);
+	if (!found)
+	{
+		watch_pool->free_head = 0;
+		watch_pool->in_use = 0;
+		for (i = 0; i < zk_max_watches; i++)
+		{
+			watch_pool->watchers[i].session_id = 0;
+			watch_pool->watchers[i].next = (i + 1 < zk_max_watches) ? i + 1 : -1;
+		}
+	}
+}
+
+const char *
+ZkEventTypeName(ZkEventType type)
+{
+	switch (type)
+	{
+		case ZK_EVENT_NODE_CREATED:
+			return "NodeCreated";
+		case ZK_EVENT_NODE_DELETED:
+			return "NodeDeleted";
+		case ZK_EVENT_NODE_DATA_CHANGED:
+			return "NodeDataChanged";
+		case ZK_EVENT_NODE_CHILDREN_CHANGED:
+			return "NodeChildrenChanged";
+	}
+	return "None";
+}
+
+char *
+ZkWatchChannel(int64 session_id)
+{
+	return psprintf("zk_session_%016llx", (unsigned long long) session_id);
+}
+
+/* {"type":...,"path":...,"zxid":...}; path may be NULL */
+char *
+ZkWatchPayload(const char *type, const char *path, ZkZxid zxid)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"type\":\"%s\"", type);
+	if (path != NULL)
+	{
+		appendStringInfoString(&buf, ",\"path\":");
+		escape_json(&buf, path);
+	}
+	appendStringInfo(&buf, ",\"zxid\":%lld}", (long long) zxid);
+	return buf.data;
+}
+
+/* Take a watcher out of its path's list and give it back to the pool. */
+static void
+watcher_unlink(int idx)
+{
+	Watcher    *w = &watch_pool->watchers[idx];
+	WatchPath  *wp = w->owner;
+
+	if (w->prev >= 0)
+		watch_pool->watchers[w->prev].next = w->next;
+	else
+		wp->head = w->next;
+	if (w->next >= 0)
+		watch_pool->watchers[w->next].prev = w->prev;
+	if (wp->head < 0)
+		hash_search(watch_paths, wp->path, HASH_REMOVE, NULL);
+
+	w->session_id = 0;
+	w->owner = NULL;
+	w->next = watch_pool->free_head;
+	watch_pool->free_head = idx;
+	watch_pool->in_use--;
+}
+
+/*
+ * Add a watch; false if this session already watches path this way.
+ * Errors when the pool is exhausted.
+ */
+bool
+ZkWatchAdd(int64 session_id, const char *path, int kind)
+{
+	WatchPath  *wp;
+	bool		found;
+	int			i;
+	int			idx;
+	Watcher    *w;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	wp = hash_search(watch_paths, path, HASH_ENTER_NULL, &found);
+	if (wp == NULL || (!found && watch_pool->free_head < 0) ||
+		(found && watch_pool->free_head < 0))
+	{
+		if (wp != NULL && !found)
+			hash_search(watch_paths, path, HASH_REMOVE, NULL);
+		LWLockRelease(ZkShmem->watch_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many zkpg watches"),
+				 errhint("Increase zkpg.max_watches (now %d).", zk_max_watches)));
+	}
+	if (!found)
+		wp->head = -1;
+	for (i = wp->head; i >= 0; i = watch_pool->watchers[i].next)
+	{
+		if (watch_pool->watchers[i].session_id == session_id &&
+			watch_pool->watchers[i].kind == kind)
+		{
+			LWLockRelease(ZkShmem->watch_lock);
+			return false;
+		}
+	}
+	idx = watch_pool->free_head;
+	w = &watch_pool->watchers[idx];
+	watch_pool->free_head = w->next;
+	watch_pool->in_use++;
+	w->session_id = session_id;
+	w->kind = (int8) kind;
+	w->owner = wp;
+	w->prev = -1;
+	w->next = wp->head;
+	if (wp->head >= 0)
+		watch_pool->watchers[wp->head].prev = idx;
+	wp->head = idx;
+	LWLockRelease(ZkShmem->watch_lock);
+	return true;
+}
+
+/*
+ * Remove one watcher if it is still there: true if this call removed it
+ * (and so owns the duty to deliver its event).
+ */
+bool
+ZkWatchConsume(int64 session_id, const char *path, int kind)
+{
+	return ZkWatchRemove(session_id, path, 1 << kind) > 0;
+}
+
+/* Remove this session's watches on path whose kind is in kindmask. */
+int
+ZkWatchRemove(int64 session_id, const char *path, int kindmask)
+{
+	WatchPath  *wp;
+	int			removed = 0;
+	int			i;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	wp = hash_search(watch_paths, path, HASH_FIND, NULL);
+	for (i = wp ? wp->head : -1; i >= 0;)
+	{
+		Watcher    *w = &watch_pool->watchers[i];
+		int			next = w->next;
+		bool		last = (next < 0);
+
+		if (w->session_id == session_id && (kindmask & (1 << w->kind)))
+		{
+			watcher_unlink(i);
+			removed++;
+		}
+		if (last)
+			break;
+		i = next;
+	}
+	LWLockRelease(ZkShmem->watch_lock);
+	return removed;
+}
+
+void
+ZkWatchRemoveSession(int64 session_id)
+{
+	int			i;
+
+	if (watch_pool == NULL)
+		return;
+	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	for (i = 0; i < zk_max_watches && watch_pool->in_use > 0; i++)
+		if (watch_pool->watchers[i].session_id == session_id)
+			watcher_unlink(i);
+	LWLockRelease(ZkShmem->watch_lock);
+}
+
+int
+ZkWatchCount(void)
+{
+	int			n;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_SHARED);
+	n = watch_pool->in_use;
+	LWLockRelease(ZkShmem->watch_lock);
+	return n;
+}
+
+/*
+ * Does a watch of this kind fire for this event?  at_path: the watch is
+ * on the event's path itself (else on an ancestor).
+ */
+static bool
+kind_fires(int kind, ZkEventType type, bool at_path)
+{
+	if (!at_path)
+		return kind == ZK_WATCH_PERSISTENT_RECURSIVE &&
+			type != ZK_EVENT_NODE_CHILDREN_CHANGED;
+	switch (kind)
+	{
+		case ZK_WATCH_DATA:
+			return type != ZK_EVENT_NODE_CHILDREN_CHANGED;
+		case ZK_WATCH_CHILD:
+			return type == ZK_EVENT_NODE_CHILDREN_CHANGED ||
+				type == ZK_EVENT_NODE_DELETED;
+		case ZK_WATCH_PERSISTENT:
+			return true;
+		case ZK_WATCH_PERSISTENT_RECURSIVE:
+			return type != ZK_EVENT_NODE_CHILDREN_CHANGED;
+	}
+	return false;
+}
+
+static void
+trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
+			 bool at_path, List **events)
+{
+	int			i = wp->head;
+
+	while (i >= 0)
+	{
+		Watcher    *w = &watch_pool->watchers[i];
+		int			next = w->next;
+
+		if (kind_fires(w->kind, type, at_path))
+		{
+			ListCell   *lc;
+			bool		dup = false;
+			int64		sid = w->session_id;
+
+			/* one event per session per trigger */
+			foreach(lc, *events)
+			{
+				ZkWatchEvent *e = lfirst(lc);
+
+				if (e->session_id == sid && e->type == type && e->zxid == zxid &&
+					strcmp(e->path, path) == 0)
+					dup = true;
+			}
+			if (!dup)
+			{
+				ZkWatchEvent *e = palloc(sizeof(ZkWatchEvent));
+
+				e->session_id = sid;
+				e->type = type;
+				e->path = pstrdup(path);
+				e->zxid = zxid;
+				*events = lappend(*events, e);
+			}
+			if (w->kind == ZK_WATCH_DATA || w->kind == ZK_WATCH_CHILD)
+			{
+				bool		emptied = (wp->head == i && next < 0);
+
+				watcher_unlink(i);
+				if (emptied)
+					return;		/* wp is gone */
+			}
+		}
+		i = next;
+	}
+}
+
+/*
+ * Collect (and consume) the watches an event on path triggers: those on
+ * the path, and the recursive ones on its ancestors.
+ */
+void
+ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
+{
+	WatchPath  *wp;
+	char	   *ancestor;
+
+	if (watch_pool == NULL)
+		return;
+	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	if (watch_pool->in_use > 0)
+	{
+		wp = hash_search(watch_paths, path, HASH_FIND, NULL);
+		if (wp != NULL)
+			trigger_list(wp, type, path, zxid, true, events);
+		if (type != ZK_EVENT_NODE_CHILDREN_CHANGED && strcmp(path, "/") != 0)
+		{
+			ancestor = pstrdup(path);
+			do
+			{
+				char	   *parent = ZkParentPath(ancestor);
+
+				pfree(ancestor);
+				ancestor = parent;
+				wp = hash_search(watch_paths, ancestor, HASH_FIND, NULL);
+				if (wp != NULL)
+					trigger_list(wp, type, path, zxid, false, events);
+			} while (strcmp(ancestor, "/") != 0);
+		}
+	}
+	LWLockRelease(ZkShmem->watch_lock);
+}
+
+/*
+ * Issue the NOTIFYs of a batch, inside the applier's transaction; see
+ * point 3 of the header for a full queue.  expired_sessions get
+ * {"type":"SessionExpired"}.
+ */
+void
+ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
+{
+	double		usage = DatumGetFloat8(DirectFunctionCall1(pg_notification_queue_usage,
+														   (Datum) 0));
+	ListCell   *lc;
+	int			i;
+
+	if (usage >= QUEUE_STOP_USAGE)
+	{
+		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+		foreach(lc, events)
+		{
+			ZkWatchEvent *e = lfirst(lc);
+			int			idx = (int) (e->session_id & 0xFFFF);
+
+			if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == e->session_id)
+				ZkShmem->slots[idx].events_lost = true;
+		}
+		LWLockRelease(ZkShmem->slot_lock);
+		if (events != NIL)
+			elog(WARNING, "zkpg dropped %d watch events: the NOTIFY queue is %.0f%% full",
+				 list_length(events), usage * 100);
+		return;
+	}
+
+	if (usage < QUEUE_RESUME_USAGE)
+	{
+		List	   *lost = NIL;
+
+		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+		for (i = 0; i < ZkShmem->nslots; i++)
+		{
+			if (ZkShmem->slots[i].events_lost)
+			{
+				int64	   *sid = palloc(sizeof(int64));
+
+				*sid = ZkShmem->slots[i].session_id;
+				lost = lappend(lost, sid);
+				ZkShmem->slots[i].events_lost = false;
+			}
+		}
+		LWLockRelease(ZkShmem->slot_lock);
+		foreach(lc, lost)
+			Async_Notify(ZkWatchChannel(*(int64 *) lfirst(lc)),
+						 ZkWatchPayload("EventsLost", NULL, zxid));
+	}
+
+	foreach(lc, events)
+	{
+		ZkWatchEvent *e = lfirst(lc);
+
+		Async_Notify(ZkWatchChannel(e->session_id),
+					 ZkWatchPayload(ZkEventTypeName(e->type), e->path, e->zxid));
+	}
+	foreach(lc, expired_sessions)
+		Async_Notify(ZkWatchChannel(*(int64 *) lfirst(lc)),
+					 ZkWatchPayload("SessionExpired", NULL, zxid));
+}
+
+/* Every watch of this server, for the zkpg.watches view. */
+List *
+ZkWatchList(void)
+{
+	List	   *out = NIL;
+	int			i;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_SHARED);
+	for (i = 0; i < zk_max_watches && watch_pool->in_use > 0; i++)
+	{
+		Watcher    *w = &watch_pool->watchers[i];
+		ZkWatchInfo *info;
+
+		if (w->session_id == 0)
+			continue;
+		info = palloc(sizeof(ZkWatchInfo));
+		info->session_id = w->session_id;
+		info->path = pstrdup(w->owner->path);
+		info->kind = w->kind;
+		out = lappend(out, info);
+	}
+	LWLockRelease(ZkShmem->watch_lock);
+	return out;
+}
+
+const char *
+ZkWatchKindName(int kind)
+{
+	switch (kind)
+	{
+		case ZK_WATCH_DATA:
+			return "data";
+		case ZK_WATCH_CHILD:
+			return "children";
+		case ZK_WATCH_PERSISTENT:
+			return "persistent";
+		case ZK_WATCH_PERSISTENT_RECURSIVE:
+			return "persistent_recursive";
+	}
+	return "unknown";
+}

@@ -1,0 +1,70 @@
+/*-------------------------------------------------------------------------
+ *
+ * watches.h
+ *	  The watch table of this server and the events it produces.
+ *
+ * IDENTIFICATION
+ *	  src/watches.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZKPG_WATCHES_H
+#define ZKPG_WATCHES_H
+
+#include "nodes/pg_list.h"
+#include "zkpg.h"
+
+/* kinds of watch */
+#define ZK_WATCH_DATA					0	/* zk_get, zk_exists */
+#define ZK_WATCH_CHILD					1	/* zk_get_children */
+#define ZK_WATCH_PERSISTENT				2	/* zk_add_watch */
+#define ZK_WATCH_PERSISTENT_RECURSIVE	3	/* zk_add_watch(recursive) */
+
+/* ZooKeeper's Watcher.Event.EventType */
+typedef enum ZkEventType
+{
+	ZK_EVENT_NODE_CREATED,
+	ZK_EVENT_NODE_DELETED,
+	ZK_EVENT_NODE_DATA_CHANGED,
+	ZK_EVENT_NODE_CHILDREN_CHANGED
+} ZkEventType;
+
+typedef struct ZkWatchEvent
+{
+	int64		session_id;
+	ZkEventType type;
+	char	   *path;
+	ZkZxid		zxid;
+} ZkWatchEvent;
+
+extern Size ZkWatchShmemSize(void);
+extern void ZkWatchShmemInit(void);
+
+/* called by client backends */
+extern bool ZkWatchAdd(int64 session_id, const char *path, int kind);
+extern bool ZkWatchConsume(int64 session_id, const char *path, int kind);
+extern int	ZkWatchRemove(int64 session_id, const char *path, int kindmask);
+extern char *ZkWatchChannel(int64 session_id);
+extern char *ZkWatchPayload(const char *type, const char *path, ZkZxid zxid);
+extern const char *ZkEventTypeName(ZkEventType type);
+
+/* called by backends and the applier */
+extern void ZkWatchRemoveSession(int64 session_id);
+
+/* called by the applier */
+extern void ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
+extern void ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid);
+
+/* views */
+typedef struct ZkWatchInfo
+{
+	int64		session_id;
+	char	   *path;
+	int			kind;
+} ZkWatchInfo;
+
+extern int	ZkWatchCount(void);
+extern List *ZkWatchList(void);
+extern const char *ZkWatchKindName(int kind);
+
+#endif							/* ZKPG_WATCHES_H */
