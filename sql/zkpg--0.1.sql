@@ -25,6 +25,7 @@ CREATE TABLE zkpg.znode (
 );
 CREATE INDEX znode_children ON zkpg.znode (parent, path);
 CREATE INDEX znode_ephemerals ON zkpg.znode (ephemeral_owner) WHERE ephemeral_owner <> 0;
+CREATE INDEX znode_containers ON zkpg.znode (kind) WHERE kind <> 0;
 
 -- Open sessions, created and closed by txns.
 CREATE TABLE zkpg.session (

@@ -58,6 +58,7 @@ typedef enum TreePlan
 	P_SESSION_DEL,
 	P_SESSIONS,
 	P_DIGEST,
+	P_EXPIRED_CONTAINERS,
 	NUM_TREE_PLANS
 } TreePlan;
 
@@ -299,6 +300,19 @@ tree_plan(ZkTree *tree, TreePlan which)
 						   "child_creates, num_children, ephemeral_owner, kind, ttl_ms)), '' "
 						   "ORDER BY path)) FROM %s", z);
 			break;
+		case P_EXPIRED_CONTAINERS:
+
+			/*
+			 * ZooKeeper's ContainerManager: containers that had children and
+			 * have none left; TTL nodes without children not modified for
+			 * their TTL.
+			 */
+			sql = psprintf("SELECT path, version FROM %s WHERE kind <> 0 AND num_children = 0 "
+						   "AND ((kind = 1 AND child_creates > 0) OR "
+						   "(kind = 2 AND mtime + ttl_ms * interval '1 millisecond' < $1)) "
+						   "LIMIT 1000", z);
+			types[nargs++] = TIMESTAMPTZOID;
+			break;
 		case NUM_TREE_PLANS:
 			break;
 	}
@@ -517,8 +531,10 @@ ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(acc.caller);
 
-		paths = lappend(paths, MemoryContextStrdup(acc.caller, p));
+		paths = lappend(paths, pstrdup(p));
+		MemoryContextSwitchTo(old);
 	}
 	tree_end(&acc);
 	return paths;
@@ -646,7 +662,8 @@ ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
 	if (SPI_processed != 1)
 		elog(ERROR, "zkpg: txn %llx deletes absent node \"%s\"",
 			 (unsigned long long) zxid, path);
-	parent = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	parent = MemoryContextStrdup(acc.caller,
+								 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	tree_end(&acc);
 
 	/* the node is gone: so is what was pending for it as a parent */
@@ -804,4 +821,37 @@ ZkTreeDropScratch(ZkTree *tree)
 					false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "zkpg: could not drop the scratch tree");
 	tree_end(&acc);
+}
+
+/*
+ * Empty containers and expired TTL nodes, to be deleted by the leader.
+ * Returns ZkOp delete ops carrying the version seen.
+ */
+List *
+ZkTreeExpiredContainers(ZkTree *tree, TimestampTz now)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+	List	   *ops = NIL;
+	uint64		i;
+
+	tree_begin(&acc);
+	values[0] = TimestampTzGetDatum(now);
+	tree_exec(tree, P_EXPIRED_CONTAINERS, values, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		ZkOp	   *op = MemoryContextAllocZero(acc.caller, sizeof(ZkOp));
+		MemoryContext old;
+
+		op->type = ZK_OP_DELETE;
+		op->path = MemoryContextStrdup(acc.caller,
+									   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		op->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		old = MemoryContextSwitchTo(acc.caller);
+		ops = lappend(ops, op);
+		MemoryContextSwitchTo(old);
+	}
+	tree_end(&acc);
+	return ops;
 }

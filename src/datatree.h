@@ -58,6 +58,7 @@ extern List *ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id);
 extern List *ZkTreeSessions(ZkTree *tree);
 extern int64 ZkTreeCountNodes(ZkTree *tree);
 extern char *ZkTreeDigest(ZkTree *tree);
+extern List *ZkTreeExpiredContainers(ZkTree *tree, TimestampTz now);
 
 /* writes: called by the applier; ZkTreeFlush before commit */
 extern void ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid,

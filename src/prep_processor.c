@@ -35,6 +35,7 @@
 
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "acl.h"
 #include "datatree.h"
@@ -55,6 +56,8 @@ typedef struct SessionEntry
 	int64		session_id;		/* hash key */
 	int32		owner;
 	int32		timeout_ms;
+	TimestampTz last_seen;		/* last touch from the server holding it */
+	bool		closing;		/* its closeSession is decided */
 } SessionEntry;
 
 /* What a multi changed, to restore when one of its ops fails. */
@@ -125,7 +128,49 @@ ZkPrepInit(void)
 
 		e->owner = row->owner;
 		e->timeout_ms = row->timeout_ms;
+		/* a new leader restarts every session's timer */
+		e->last_seen = GetCurrentTimestamp();
+		e->closing = false;
 	}
+}
+
+/*
+ * The session tracker (ZooKeeper's SessionTrackerImpl): the server that
+ * holds a session touches it while the session's holder is alive.
+ */
+void
+ZkPrepTouchSession(int64 session_id, TimestampTz now)
+{
+	SessionEntry *e = hash_search(live_sessions, &session_id, HASH_FIND, NULL);
+
+	if (e != NULL)
+		e->last_seen = now;
+}
+
+/*
+ * Sessions not touched for their timeout, each returned once.
+ */
+List *
+ZkPrepExpiredSessions(TimestampTz now)
+{
+	HASH_SEQ_STATUS seq;
+	SessionEntry *e;
+	List	   *ids = NIL;
+
+	hash_seq_init(&seq, live_sessions);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (!e->closing &&
+			TimestampDifferenceExceeds(e->last_seen, now, e->timeout_ms))
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = e->session_id;
+			ids = lappend(ids, id);
+			e->closing = true;
+		}
+	}
+	return ids;
 }
 
 /*
@@ -546,6 +591,8 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
 			session = hash_search(live_sessions, &req->session_id, HASH_ENTER, NULL);
 			session->owner = (int32) ((uint64) req->session_id >> 56);
 			session->timeout_ms = req->timeout_ms;
+			session->last_seen = now;
+			session->closing = false;
 			txn->timeout_ms = req->timeout_ms;
 			txn->owner = session->owner;
 		}

@@ -21,5 +21,7 @@ extern void ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now,
 						  ZkRecord *txn);
 extern int	ZkPrepOutstandingCount(void);
 extern List *ZkPrepSessionsOwnedBy(int owner);
+extern void ZkPrepTouchSession(int64 session_id, TimestampTz now);
+extern List *ZkPrepExpiredSessions(TimestampTz now);
 
 #endif							/* ZKPG_PREP_PROCESSOR_H */

@@ -6,7 +6,11 @@
  *	  requests into logged, committed txns.
  *
  * Standalone (zkpg.servers empty) is an ensemble of one that always
- * leads:
+ * leads.  Besides the pipeline, the leader runs the session tracker
+ * (sessions whose holder is gone or stopped expire after their timeout)
+ * and the container manager (empty containers and expired TTL nodes are
+ * deleted), both by submitting ordinary txns.
+ *
  *
  * 1. Start: bump the durable epoch (acceptedEpoch = currentEpoch = old +
  *	  1) so that the zxids of this run are above every zxid logged before.
@@ -39,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker.h"
+#include "datatree.h"
 #include "prep_processor.h"
 #include "request_queue.h"
 #include "shmem.h"
@@ -57,6 +62,11 @@ static void peer_recover(void);
 static void peer_close_owned_sessions(void);
 static void peer_process_batch(List *requests);
 static void peer_set_state(ZkServerState state, bool serving);
+static void peer_housekeeping(void);
+static bool session_holder_alive(int64 session_id);
+static StringInfo encode_server_request(ZkRecord *req);
+
+static TimestampTz last_container_check = 0;
 
 static void
 peer_set_state(ZkServerState state, bool serving)
@@ -229,10 +239,111 @@ peer_process_batch(List *requests)
 	}
 }
 
+static StringInfo
+encode_server_request(ZkRecord *req)
+{
+	StringInfo	buf = makeStringInfo();
+
+	req->auth.superuser = true;
+	ZkEncodeRequest(buf, req);
+	return buf;
+}
+
+/*
+ * Is the backend holding this session alive and running?  A stopped
+ * process (SIGSTOP, a debugger) is a client that stopped heartbeating.
+ */
+static bool
+session_holder_alive(int64 session_id)
+{
+	int			pid = ZkSessionHolderPid(session_id);
+	char		path[64];
+	char		buf[256];
+	FILE	   *f;
+	bool		alive = (pid != 0);
+
+	if (!alive)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) != NULL)
+	{
+		char	   *close_paren = strrchr(buf, ')');
+
+		if (close_paren != NULL && (close_paren[2] == 'T' || close_paren[2] == 't'))
+			alive = false;
+	}
+	fclose(f);
+	return alive;
+}
+
+/*
+ * Once a tick: touch the sessions whose holders are alive, expire the
+ * others after their timeout, and now and then delete empty containers
+ * and expired TTL nodes.
+ */
+static void
+peer_housekeeping(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	List	   *requests = NIL;
+	ListCell   *lc;
+
+	foreach(lc, ZkPrepSessionsOwnedBy(zk_myid))
+	{
+		int64		sid = *(int64 *) lfirst(lc);
+
+		if (session_holder_alive(sid))
+			ZkPrepTouchSession(sid, now);
+	}
+	foreach(lc, ZkPrepExpiredSessions(now))
+	{
+		ZkRecord	req;
+
+		memset(&req, 0, sizeof(req));
+		req.session_id = ZK_SERVER_SESSION;
+		req.type = ZK_OP_CLOSESESSION;
+		req.target_session = *(int64 *) lfirst(lc);
+		elog(LOG, "zkpg session 0x%016llx expired", (unsigned long long) req.target_session);
+		requests = lappend(requests, encode_server_request(&req));
+	}
+
+	if (TimestampDifferenceExceeds(last_container_check, now, zk_container_check_ms))
+	{
+		MemoryContext caller = CurrentMemoryContext;
+		List	   *ops;
+
+		last_container_check = now;
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MemoryContextSwitchTo(caller);
+		ops = ZkTreeExpiredContainers(ZkTreeMain(), now);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(caller);
+		foreach(lc, ops)
+		{
+			ZkRecord	req;
+
+			memset(&req, 0, sizeof(req));
+			req.session_id = ZK_SERVER_SESSION;
+			req.type = ZK_OP_DELETE;
+			req.nops = 1;
+			req.ops = lfirst(lc);
+			requests = lappend(requests, encode_server_request(&req));
+		}
+	}
+	if (requests != NIL)
+		peer_process_batch(requests);
+}
+
 void
 ZkQuorumPeerMain(Datum arg)
 {
 	MemoryContext batch_cxt;
+	TimestampTz next_tick;
 
 	ZkWorkerStart("zkpg quorum peer");
 
@@ -260,23 +371,32 @@ ZkQuorumPeerMain(Datum arg)
 
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg peer batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	next_tick = GetCurrentTimestamp();
 	for (;;)
 	{
 		List	   *requests;
 		MemoryContext old;
+		TimestampTz now;
 
 		ZkWorkerCheckSignals();
 		old = MemoryContextSwitchTo(batch_cxt);
 		requests = ZkTakeRequests(PEER_BATCH_REQUESTS, PEER_BATCH_BYTES);
 		if (requests != NIL)
 			peer_process_batch(requests);
+		now = GetCurrentTimestamp();
+		if (now >= next_tick)
+		{
+			peer_housekeeping();
+			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
+		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_cxt);
 		if (requests != NIL)
 			continue;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 zk_tick_ms, PG_WAIT_EXTENSION);
+						 Max(TimestampDifferenceMilliseconds(now, next_tick), 1),
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

@@ -390,3 +390,22 @@ ZkCompleteRequests(ZkCompletion *done, int n)
 		SetLatch(wake[i]);
 	pfree(wake);
 }
+
+/*
+ * The pid of the backend of this server holding the session, or 0.
+ */
+int
+ZkSessionHolderPid(int64 session_id)
+{
+	int			idx = (int) (session_id & 0xFFFF);
+	int			pid = 0;
+
+	if (idx >= ZkShmem->nslots || session_id == 0)
+		return 0;
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	if (ZkShmem->slots[idx].session_id == session_id &&
+		ZkShmem->slots[idx].session_state != ZK_SESSION_NONE)
+		pid = ZkShmem->slots[idx].pid;
+	LWLockRelease(ZkShmem->slot_lock);
+	return pid;
+}

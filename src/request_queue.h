@@ -51,6 +51,7 @@ extern bool ZkRequestsPending(void);
 
 /* called by the applier */
 extern int	ZkSlotForSession(int64 session_id);
+extern int	ZkSessionHolderPid(int64 session_id);
 extern void ZkCompleteRequests(ZkCompletion *done, int n);
 
 #endif							/* ZKPG_REQUEST_QUEUE_H */
