@@ -18,7 +18,8 @@ OBJS = \
 	src/applier.o \
 	src/zk_functions.o \
 	src/status.o \
-	src/watches.o
+	src/watches.o \
+	src/codec_fuzz.o
 
 EXTENSION = zkpg
 DATA = sql/zkpg--0.1.sql
@@ -29,14 +30,12 @@ PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc -MMD -MP
 PG_CFLAGS = -Wall -Werror
 SHLIB_LINK_INTERNAL = $(libpq)
 
-REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl
+REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec
 REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_regress
 
 ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_race
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
 	--dbname=contrib_regression --load-extension=zkpg
-
-PROVE_FLAGS = -I $(srcdir)/test
 
 EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench $(OBJS:.o=.d)
 
@@ -45,6 +44,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 -include $(OBJS:.o=.d)
+
+# after the include: Makefile.global empties PROVE_FLAGS
+PROVE_FLAGS = -I $(srcdir)/test
 
 # The TAP suites live in test/t rather than t/.
 prove-installcheck:

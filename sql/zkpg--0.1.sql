@@ -185,3 +185,8 @@ CREATE FUNCTION zkpg.log_replay_digest() RETURNS text
 	AS 'MODULE_PATHNAME', 'zkpg_log_replay_digest' LANGUAGE C VOLATILE;
 REVOKE EXECUTE ON FUNCTION zkpg.tree_digest() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION zkpg.log_replay_digest() FROM PUBLIC;
+
+-- Self-test of the network-facing decoders (superusers only).
+CREATE FUNCTION zkpg.fuzz_codec(iterations integer DEFAULT 10000, seed bigint DEFAULT 1)
+	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_fuzz_codec' LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
