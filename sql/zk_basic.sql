@@ -143,8 +143,8 @@ SELECT c AS child,
        s.version, s.data_length
   FROM zk_get_children('/basic/modes') c,
        LATERAL zk_exists('/basic/modes/' || c) s
- ORDER BY c;
-SELECT * FROM zk_get_ephemerals('/basic') e ORDER BY e;
+ ORDER BY c COLLATE "C";
+SELECT * FROM zk_get_ephemerals('/basic') e ORDER BY e COLLATE "C";
 SELECT zk_count_children('/basic/modes');
 -- containers and TTL nodes may have children; ephemerals may not (zk_errors)
 SELECT zk_create('/basic/modes/container/child');
@@ -193,6 +193,7 @@ SELECT zk_sync('/basic/not_there');
 -- zk_close_session: ephemerals go; the next call opens a new session.
 --
 SELECT zk_session_id() AS old_session \gset
+SELECT cversion, num_children FROM zk_exists('/basic/modes');
 SELECT zk_create('/basic/eph_closing', NULL, 'ephemeral');
 SELECT zk_close_session();
 SELECT zk_exists('/basic/eph_closing') IS NULL AS eph_gone,
@@ -201,4 +202,6 @@ SELECT zk_exists('/basic/eph_closing') IS NULL AS eph_gone,
        zk_exists('/basic/modes/persistent') IS NOT NULL AS persistent_stays;
 SELECT zk_session_id() <> :old_session AS new_session;
 SELECT count(*) FROM zk_get_ephemerals('/');
-SELECT * FROM zk_get_children('/basic/modes') c ORDER BY c;
+-- the ephemerals' deletes count in their parent's cversion, as any delete
+SELECT cversion, num_children FROM zk_exists('/basic/modes');
+SELECT * FROM zk_get_children('/basic/modes');

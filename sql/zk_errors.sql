@@ -135,7 +135,7 @@ SELECT f, v, zk_test_code(format(f, v)) AS result
                     'SELECT zk_set(''/errors/none'', ''y'', %s)',
                     'SELECT zk_delete(''/errors/none'', %s)']) AS f,
        unnest(ARRAY['-2', '-2147483648']) AS v
- ORDER BY f, v;
+ ORDER BY f COLLATE "C", v COLLATE "C";
 SELECT convert_from(data, 'UTF8') AS data, version, aversion FROM zk_get('/errors/node');
 SELECT zk_get_acl('/errors/node');
 
@@ -240,13 +240,13 @@ BEGIN
         PERFORM zk_exists('/');
         RAISE NOTICE 'zk_exists worked outside zkpg.database';
     EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'zk_exists refused: %', SQLERRM;
+        RAISE NOTICE 'zk_exists refused: % %', SQLSTATE, SQLERRM;
     END;
     BEGIN
         PERFORM zk_create('/errors/elsewhere');
         RAISE NOTICE 'zk_create worked outside zkpg.database';
     EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'zk_create refused: %', SQLERRM;
+        RAISE NOTICE 'zk_create refused: % %', SQLSTATE, SQLERRM;
     END;
 END
 $$;

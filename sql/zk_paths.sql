@@ -160,6 +160,13 @@ SELECT count(zk_create('/paths/sort/' || n))
                     convert_from('\xc3a9'::bytea, 'UTF8'), 'ab', 'a0']) AS n;
 SELECT ord, name FROM zk_get_children('/paths/sort') WITH ORDINALITY AS c(name, ord);
 
+-- names are compared byte for byte: a precomposed and a decomposed e-acute
+-- are two nodes, and so are 'A' and 'a'
+SELECT zk_create('/paths/nf');
+SELECT zk_create('/paths/nf/' || convert_from('\xc3a9'::bytea, 'UTF8')) = '/paths/nf/' || convert_from('\xc3a9'::bytea, 'UTF8') AS nfc,
+       zk_create('/paths/nf/' || convert_from('\x65cc81'::bytea, 'UTF8')) = '/paths/nf/' || convert_from('\x65cc81'::bytea, 'UTF8') AS nfd;
+SELECT encode(convert_to(c, 'UTF8'), 'hex') AS name_bytes FROM zk_get_children('/paths/nf') c;
+
 --
 -- Parent/child boundaries: children are whole names; nodes whose path only
 -- starts with the same characters (or matches as a LIKE pattern) are not.
@@ -218,5 +225,8 @@ SELECT zk_test_code($$SELECT zk_delete('/paths/deep/d1')$$) AS delete_d1;
 -- ZooKeeper sets no limit on the length of a path (only jute.maxbuffer on
 -- the whole request); API.md sets none either.
 --
-SELECT zk_test_sqlstate(format('SELECT zk_create(%L)', '/paths/' || repeat('long', 500))) AS path_2006_bytes;
-SELECT zk_count_children('/paths/' || repeat('long', 500)) AS count_children;
+SELECT zk_test_code(format('SELECT zk_create(%L)', '/paths/' || repeat('long', 500))) AS create_2006_bytes,
+       zk_test_code(format('SELECT zk_create(%L)', '/paths/' || repeat('long', 500) || '/'
+                           || (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 90) i))) AS create_4887_bytes;
+SELECT zk_test_code(format('SELECT zk_count_children(%L)', '/paths/' || repeat('long', 500))) AS count_children,
+       zk_test_code(format('SELECT zk_get_children(%L)', '/paths/' || repeat('long', 500))) AS get_children;

@@ -118,6 +118,14 @@ SELECT zk_test_code($$SELECT zk_create('/stat/cv/zz', NULL, 'persistent', '{worl
 SELECT zk_test_code($$SELECT zk_create('/stat/cv/e-0000000003/x')$$) AS under_ephemeral;
 SELECT cversion, num_children FROM zk_exists('/stat/cv');
 SELECT zk_create('/stat/cv/s-', NULL, 'persistent_sequential');
+-- the suffix is not skipped past a node that has that name already:
+-- ZooKeeper refuses the create with NODEEXISTS, and the counter stays
+SELECT zk_create('/stat/collide');
+SELECT zk_create('/stat/collide/s-0000000001');
+SELECT zk_test_sqlstate($$SELECT zk_create('/stat/collide/s-', NULL, 'persistent_sequential')$$);
+SELECT zk_test_code($$SELECT zk_create('/stat/collide/s-', NULL, 'persistent_sequential')$$) AS again;
+SELECT zk_create('/stat/collide/t-', NULL, 'persistent_sequential');
+SELECT cversion, num_children FROM zk_exists('/stat/collide');
 -- a deleted and re-created node starts over
 SELECT zk_create('/stat/re', 'one');
 SELECT s.version FROM zk_set('/stat/re', 'two') s;
@@ -152,7 +160,7 @@ SELECT c AS child,
        s.version, s.cversion, s.aversion, s.data_length, s.num_children,
        s.mzxid = s.czxid AND s.pzxid = s.czxid AS zxids_equal
   FROM zk_get_children('/stat/modes') c, LATERAL zk_exists('/stat/modes/' || c) s
- ORDER BY c;
+ ORDER BY c COLLATE "C";
 SELECT zk_count_children('/stat/modes') AS count, num_children, cversion
   FROM zk_exists('/stat/modes');
 

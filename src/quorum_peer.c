@@ -355,11 +355,23 @@ ZkQuorumPeerMain(Datum arg)
 	LWLockRelease(ZkShmem->state_lock);
 	peer_set_state(ZK_STATE_STARTING, false);
 
+	/*
+	 * Serving alone while configured as a member of an ensemble would let
+	 * two servers decide txns independently: refuse instead.
+	 */
 	if (zk_servers != NULL && zk_servers[0] != '\0')
 	{
 		ereport(LOG,
-				(errmsg("zkpg ensemble mode is not available in this version; zkpg.servers is ignored"),
+				(errmsg("zkpg ensemble mode is not available in this version: this server will not serve requests"),
+				 errdetail("zkpg.servers is set to \"%s\".", zk_servers),
 				 errhint("Leave zkpg.servers empty to run a standalone server.")));
+		peer_set_state(ZK_STATE_LOOKING, false);
+		for (;;)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			ZkWorkerCheckSignals();
+		}
 	}
 
 	ZkWorkerWaitForExtension();
