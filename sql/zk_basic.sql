@@ -162,7 +162,8 @@ SELECT zk_create('/basic/named_acl', acl => ARRAY['world:anyone:r']);
 SELECT zk_get_acl('/basic/named_acl');
 
 --
--- ACLs: stored and returned in the input form; NULL means world:anyone:cdrwa.
+-- ACLs: stored and returned as scheme:id:perms, perms in ZooKeeper's cdrwa
+-- order; NULL means world:anyone:cdrwa.
 --
 SELECT zk_create('/basic/acl', NULL, 'persistent',
                  ARRAY['world:anyone:r', 'ip:10.0.0.0/8:cdrwa', 'ip:127.0.0.1:rw',

@@ -215,7 +215,7 @@ SELECT ord, label,
 SELECT zk_test_sqlstate($$SELECT zk_create('/errors/acl/x', NULL, 'persistent', '{foo:bar:r}')$$);
 SELECT * FROM zk_get_children('/errors/acl');
 SELECT aversion, zk_get_acl('/errors/acl') FROM zk_exists('/errors/acl');
--- well-formed entries of every scheme are accepted and stored as given
+-- well-formed entries of every scheme are accepted and stored
 SELECT zk_create('/errors/acl/good', NULL, 'persistent',
                  ARRAY['world:anyone:cdrwa', 'ip:192.168.0.0/16:r', 'ip:127.0.0.1/32:rw',
                        'digest:alice:8y0lhh/7xkdEiwhX7vo9i+/Nmzc=:cdrwa', 'pg:pg_monitor:r']);

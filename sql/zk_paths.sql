@@ -223,7 +223,8 @@ SELECT zk_test_code($$SELECT zk_delete('/paths/deep/d1')$$) AS delete_d1;
 
 --
 -- ZooKeeper sets no limit on the length of a path (only jute.maxbuffer on
--- the whole request); API.md sets none either.
+-- the whole request); zkpg keys the tree by path in btree indexes and
+-- refuses paths over 1024 bytes with ZK008 (README, "Limits").
 --
 SELECT zk_test_code(format('SELECT zk_create(%L)', '/paths/' || repeat('long', 500))) AS create_2006_bytes,
        zk_test_code(format('SELECT zk_create(%L)', '/paths/' || repeat('long', 500) || '/'

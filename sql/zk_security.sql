@@ -146,6 +146,8 @@ BEGIN
     END IF;
 END
 $$;
+-- the status view is for everybody
+SELECT myid, replication, state FROM zkpg.status;
 -- the tree is intact
 SELECT zk_count_children('/security');
 SELECT convert_from(data, 'UTF8') AS data FROM zk_get('/security/user');

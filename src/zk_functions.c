@@ -80,6 +80,9 @@ enum
 
 static Oid	checked_database = InvalidOid;
 
+/* "zk_multi op N: " while zk_multi checks its ops, so errors name the op */
+static char op_prefix[32] = "";
+
 static void zk_check_usable(void);
 static char *arg_path(FunctionCallInfo fcinfo, int argno, bool sequential);
 static char *arg_path_text(text *t, bool sequential, const char *what);
@@ -96,6 +99,8 @@ static Datum stat_to_datum(TupleDesc desc, const ZkStat *stat);
 static void submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res);
 static void read_node(const char *path, int perm, bool with_data, ZkNode *node);
 static ZkAuth *my_auth(void);
+static void multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i,
+								ZkOp *op);
 
 /*
  * zk_* calls need the library preloaded and work only in zkpg.database.
@@ -138,13 +143,13 @@ arg_path_text(text *t, bool sequential, const char *what)
 	if (t == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("%s must not be null", what)));
+				 errmsg("%s%s must not be null", op_prefix, what)));
 	path = text_to_cstring(t);
 	reason = ZkValidatePath(path, sequential);
 	if (reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("invalid path \"%s\": %s", path, reason)));
+				 errmsg("%sinvalid path \"%s\": %s", op_prefix, path, reason)));
 	return path;
 }
 
@@ -170,8 +175,8 @@ data_from_bytea(bytea *b, ZkOp *op)
 	if (op->data_len > zk_max_data_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("data of %d bytes exceeds zkpg.max_data_bytes (%d)",
-						op->data_len, zk_max_data_bytes)));
+				 errmsg("%sdata of %d bytes exceeds zkpg.max_data_bytes (%d)",
+						op_prefix, op->data_len, zk_max_data_bytes)));
 }
 
 static void
@@ -214,7 +219,7 @@ parse_mode(const char *mode)
 				return (int8) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_ZK_BADARGUMENTS),
-			 errmsg("invalid create mode \"%s\"", mode ? mode : "(null)"),
+			 errmsg("%sinvalid create mode \"%s\"", op_prefix, mode ? mode : "(null)"),
 			 errhint("Modes are persistent, ephemeral, persistent_sequential, ephemeral_sequential, container, persistent_ttl and persistent_sequential_ttl.")));
 	return 0;					/* keep compiler quiet */
 }
@@ -250,7 +255,7 @@ acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
 	if (reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_INVALIDACL),
-				 errmsg("invalid ACL for znode \"%s\": %s", path, reason)));
+				 errmsg("%sinvalid ACL for znode \"%s\": %s", op_prefix, path, reason)));
 }
 
 static bool
@@ -519,6 +524,80 @@ zk_set_acl(PG_FUNCTION_ARGS)
 }
 
 /*
+ * One zk_op of zk_multi, checked like the single-op functions check
+ * their arguments.  i is the 0-based op index.
+ */
+static void
+multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i, ZkOp *op)
+{
+	HeapTupleHeader th;
+	HeapTupleData tup;
+	Datum		v[ZK_OP_NATTS];
+	bool		isnull[ZK_OP_NATTS];
+	char	   *kind;
+
+	if (isnull_op)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi op %d is null", i + 1)));
+	th = DatumGetHeapTupleHeader(d);
+	tup.t_len = HeapTupleHeaderGetDatumLength(th);
+	tup.t_data = th;
+	ItemPointerSetInvalid(&tup.t_self);
+	tup.t_tableOid = InvalidOid;
+	heap_deform_tuple(&tup, op_desc, v, isnull);
+
+	kind = isnull[ZK_OP_ATT_OP] ? "" : TextDatumGetCString(v[ZK_OP_ATT_OP]);
+	if (strcmp(kind, "create") == 0)
+		op->type = ZK_OP_CREATE;
+	else if (strcmp(kind, "set") == 0)
+		op->type = ZK_OP_SETDATA;
+	else if (strcmp(kind, "delete") == 0)
+		op->type = ZK_OP_DELETE;
+	else if (strcmp(kind, "check") == 0)
+		op->type = ZK_OP_CHECK;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi op %d has unknown kind \"%s\"", i + 1, kind),
+				 errhint("Build ops with zk_op_create, zk_op_set, zk_op_delete and zk_op_check.")));
+
+	if (op->type == ZK_OP_CREATE)
+		op->mode = parse_mode(isnull[ZK_OP_ATT_MODE] ? "persistent" :
+							  TextDatumGetCString(v[ZK_OP_ATT_MODE]));
+	if (ZK_MODE_IS_TTL(op->mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi op %d: TTL modes are not supported in zk_multi", i + 1)));
+	op->path = arg_path_text(isnull[ZK_OP_ATT_PATH] ? NULL :
+							 DatumGetTextPP(v[ZK_OP_ATT_PATH]),
+							 op->type == ZK_OP_CREATE && ZK_MODE_IS_SEQUENTIAL(op->mode),
+							 "path");
+	if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETDATA)
+		data_from_bytea(isnull[ZK_OP_ATT_DATA] ? NULL :
+						DatumGetByteaPP(v[ZK_OP_ATT_DATA]), op);
+	if (op->type == ZK_OP_CREATE)
+	{
+		acl_from_array(isnull[ZK_OP_ATT_ACL] ? NULL :
+					   DatumGetArrayTypeP(v[ZK_OP_ATT_ACL]), op, op->path);
+		if (strcmp(op->path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op->mode))
+			report_zk_error(ZK_ERR_NODEEXISTS, op->path, i, "create");
+	}
+	else
+	{
+		op->version = isnull[ZK_OP_ATT_VERSION] ? -1 : DatumGetInt32(v[ZK_OP_ATT_VERSION]);
+		if (op->version < -1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d: invalid version %d", i + 1, op->version)));
+	}
+	if (op->type == ZK_OP_DELETE && ZkIsProtectedPath(op->path))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("zk_multi op %d: znode \"%s\" cannot be deleted", i + 1, op->path)));
+}
+
+/*
  * zk_multi(VARIADIC zk_op[]) -> TABLE(op_index, op, path, stat)
  */
 Datum
@@ -558,75 +637,19 @@ zk_multi(PG_FUNCTION_ARGS)
 	req.type = ZK_OP_MULTI;
 	req.nops = n;
 	req.ops = palloc0(sizeof(ZkOp) * n);
-	for (i = 0; i < n; i++)
+	PG_TRY();
 	{
-		ZkOp	   *op = &req.ops[i];
-		HeapTupleHeader th;
-		HeapTupleData tup;
-		Datum		v[ZK_OP_NATTS];
-		bool		isnull[ZK_OP_NATTS];
-		char	   *kind;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_BADARGUMENTS),
-					 errmsg("zk_multi op %d is null", i + 1)));
-		th = DatumGetHeapTupleHeader(elems[i]);
-		tup.t_len = HeapTupleHeaderGetDatumLength(th);
-		tup.t_data = th;
-		ItemPointerSetInvalid(&tup.t_self);
-		tup.t_tableOid = InvalidOid;
-		heap_deform_tuple(&tup, op_desc, v, isnull);
-
-		kind = isnull[ZK_OP_ATT_OP] ? "" : TextDatumGetCString(v[ZK_OP_ATT_OP]);
-		if (strcmp(kind, "create") == 0)
-			op->type = ZK_OP_CREATE;
-		else if (strcmp(kind, "set") == 0)
-			op->type = ZK_OP_SETDATA;
-		else if (strcmp(kind, "delete") == 0)
-			op->type = ZK_OP_DELETE;
-		else if (strcmp(kind, "check") == 0)
-			op->type = ZK_OP_CHECK;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_BADARGUMENTS),
-					 errmsg("zk_multi op %d has unknown kind \"%s\"", i + 1, kind),
-					 errhint("Build ops with zk_op_create, zk_op_set, zk_op_delete and zk_op_check.")));
-
-		if (op->type == ZK_OP_CREATE)
-			op->mode = parse_mode(isnull[ZK_OP_ATT_MODE] ? "persistent" :
-								  TextDatumGetCString(v[ZK_OP_ATT_MODE]));
-		if (ZK_MODE_IS_TTL(op->mode))
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_BADARGUMENTS),
-					 errmsg("zk_multi op %d: TTL modes are not supported in zk_multi", i + 1)));
-		op->path = arg_path_text(isnull[ZK_OP_ATT_PATH] ? NULL :
-								 DatumGetTextPP(v[ZK_OP_ATT_PATH]),
-								 op->type == ZK_OP_CREATE && ZK_MODE_IS_SEQUENTIAL(op->mode),
-								 "path");
-		if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETDATA)
-			data_from_bytea(isnull[ZK_OP_ATT_DATA] ? NULL :
-							DatumGetByteaPP(v[ZK_OP_ATT_DATA]), op);
-		if (op->type == ZK_OP_CREATE)
+		for (i = 0; i < n; i++)
 		{
-			acl_from_array(isnull[ZK_OP_ATT_ACL] ? NULL :
-						   DatumGetArrayTypeP(v[ZK_OP_ATT_ACL]), op, op->path);
-			if (strcmp(op->path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op->mode))
-				report_zk_error(ZK_ERR_NODEEXISTS, op->path, i, "create");
+			snprintf(op_prefix, sizeof(op_prefix), "zk_multi op %d: ", i + 1);
+			multi_op_from_datum(elems[i], nulls[i], op_desc, i, &req.ops[i]);
 		}
-		else
-		{
-			op->version = isnull[ZK_OP_ATT_VERSION] ? -1 : DatumGetInt32(v[ZK_OP_ATT_VERSION]);
-			if (op->version < -1)
-				ereport(ERROR,
-						(errcode(ERRCODE_ZK_BADARGUMENTS),
-						 errmsg("zk_multi op %d: invalid version %d", i + 1, op->version)));
-		}
-		if (op->type == ZK_OP_DELETE && ZkIsProtectedPath(op->path))
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_BADARGUMENTS),
-					 errmsg("zk_multi op %d: znode \"%s\" cannot be deleted", i + 1, op->path)));
 	}
+	PG_FINALLY();
+	{
+		op_prefix[0] = '\0';
+	}
+	PG_END_TRY();
 
 	req.session_id = ZkSessionEnsure();
 	ZkSessionAuth(&req.auth);
@@ -817,17 +840,34 @@ zk_get_acl(PG_FUNCTION_ARGS)
 	ZkNode		node;
 	Datum	   *elems;
 	int			i;
+	ZkAuth	   *auth;
+	bool		admin;
 
 	zk_check_usable();
 	path = arg_path(fcinfo, 0, false);
 	(void) ZkSessionEnsure();
 	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
 		report_zk_error(ZK_ERR_NONODE, path, -1, "read");
-	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ | ZK_PERM_ADMIN, my_auth()))
+	auth = my_auth();
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ | ZK_PERM_ADMIN, auth))
 		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read the ACL of");
+	/* as ZooKeeper: without ADMIN, digest hashes are shown as "x" */
+	admin = ZkAclPermits(node.nacl, node.acl, ZK_PERM_ADMIN, auth);
 	elems = palloc(sizeof(Datum) * Max(node.nacl, 1));
 	for (i = 0; i < node.nacl; i++)
-		elems[i] = CStringGetTextDatum(node.acl[i]);
+	{
+		char	   *entry = node.acl[i];
+
+		if (!admin && strncmp(entry, "digest:", 7) == 0)
+		{
+			const char *user_end = strchr(entry + 7, ':');
+			const char *perms = strrchr(entry, ':');
+
+			if (user_end != NULL && perms != NULL && perms > user_end)
+				entry = psprintf("%.*s:x%s", (int) (user_end - entry), entry, perms);
+		}
+		elems[i] = CStringGetTextDatum(entry);
+	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, node.nacl, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -867,11 +907,8 @@ zk_get_ephemerals(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("prefix must not be null")));
-	prefix = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (prefix[0] != '/')
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("invalid prefix \"%s\": a prefix must start with /", prefix)));
+	/* validated as a path, as ZooKeeper's client does, then matched as a string */
+	prefix = arg_path_text(PG_GETARG_TEXT_PP(0), false, "prefix");
 	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	paths = ZkTreeSessionEphemerals(ZkTreeMain(), sid);
