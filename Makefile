@@ -37,7 +37,7 @@ ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_rac
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
 	--dbname=contrib_regression --load-extension=zkpg
 
-EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench $(OBJS:.o=.d)
+EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkwatchbench $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -57,3 +57,6 @@ prove-installcheck:
 
 test/zkbench: test/zkbench.c
 	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) -lpq -lpthread -lm
+
+test/zkwatchbench: test/zkwatchbench.c
+	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) -lpq
