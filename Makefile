@@ -19,15 +19,20 @@ OBJS = \
 	src/zk_functions.o \
 	src/status.o \
 	src/watches.o \
-	src/codec_fuzz.o
+	src/codec_fuzz.o \
+	src/quorum_config.o \
+	src/election.o \
+	src/peer_transport.o \
+	src/peer_functions.o
 
 EXTENSION = zkpg
 DATA = sql/zkpg--0.1.sql
 PGFILEDESC = "zkpg - ZooKeeper as a PostgreSQL extension"
 
-# -MMD: rebuild an object when a header it includes changes
-PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc -MMD -MP
-PG_CFLAGS = -Wall -Werror
+PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
+# -MMD: rebuild an object when a header it includes changes (in CFLAGS,
+# not CPPFLAGS, so that the bitcode compile does not overwrite the .d)
+PG_CFLAGS = -Wall -Werror -MMD -MP
 SHLIB_LINK_INTERNAL = $(libpq)
 
 REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec

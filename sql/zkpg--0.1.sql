@@ -190,3 +190,14 @@ REVOKE EXECUTE ON FUNCTION zkpg.log_replay_digest() FROM PUBLIC;
 CREATE FUNCTION zkpg.fuzz_codec(iterations integer DEFAULT 10000, seed bigint DEFAULT 1)
 	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_fuzz_codec' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
+
+-- Peers call each other here (superusers and members of zkpg_peer only).
+CREATE FUNCTION zkpg.peer_message(msg bytea) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'zkpg_peer_message' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION zkpg.peer_message(bytea) FROM PUBLIC;
+
+CREATE FUNCTION zkpg.peer_info(OUT id integer, OUT address text, OUT role text,
+	OUT connected boolean, OUT state text, OUT acked_zxid bigint, OUT lag bigint)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_peer_info' LANGUAGE C VOLATILE;
+CREATE VIEW zkpg.peers AS SELECT * FROM zkpg.peer_info();
+GRANT SELECT ON zkpg.peers TO PUBLIC;

@@ -43,6 +43,9 @@
 #include "utils/timestamp.h"
 
 #include "bgworker.h"
+#include "election.h"
+#include "peer_transport.h"
+#include "quorum_config.h"
 #include "datatree.h"
 #include "prep_processor.h"
 #include "request_queue.h"
@@ -67,6 +70,20 @@ static bool session_holder_alive(int64 session_id);
 static StringInfo encode_server_request(ZkRecord *req);
 
 static TimestampTz last_container_check = 0;
+
+/* ensemble */
+static ZkQuorumConfig qconfig;
+static ZkElection election;
+static int64 logicalclock = 0;
+static uint64 inbox_seen[ZK_MAX_PEERS];
+
+static void ensemble_main(void) pg_attribute_noreturn();
+static void ensemble_publish(const ZkNotification *n, ZkServerState state, int leader);
+static void ensemble_broadcast(const ZkNotification *n, int only);
+static void ensemble_answer(int peer, const char *data, int len, void *arg);
+static List *ensemble_wait(long timeout_ms);
+static void ensemble_look(void);
+static void ensemble_hold(void);
 
 static void
 peer_set_state(ZkServerState state, bool serving)
@@ -339,6 +356,234 @@ peer_housekeeping(void)
 		peer_process_batch(requests);
 }
 
+/*
+ * The ensemble: this server's state machine (QuorumPeer.run).  Elections
+ * are FastLeaderElection (election.c) over the peer transport; once a
+ * leader is decided, followers ping it every tick and go back to LOOKING
+ * when it stays silent for zkpg.sync_limit ticks, and a leader steps down
+ * when it has not heard from a quorum for as long.  Replication (ZAB's
+ * discovery, synchronization and broadcast) is not in this version: an
+ * ensemble member elects, but does not serve requests (ZK004).
+ */
+static void
+ensemble_publish(const ZkNotification *n, ZkServerState state, int leader)
+{
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->my_notification = *n;
+	ZkShmem->have_notification = true;
+	ZkShmem->state = state;
+	ZkShmem->serving = false;
+	ZkShmem->leader_id = leader;
+	ZkShmem->epoch = current_epoch;
+	LWLockRelease(ZkShmem->state_lock);
+}
+
+/* send n to every peer, or to peer index only */
+static void
+ensemble_broadcast(const ZkNotification *n, int only)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	ZkEncodeNotification(&buf, n);
+	for (i = 0; i < qconfig.npeers; i++)
+		if (i != qconfig.my_index && (only < 0 || only == i))
+			ZkTransportSend(i, &buf);
+	pfree(buf.data);
+}
+
+/* an answer to one of our messages: the peer's own notification */
+static void
+ensemble_answer(int peer, const char *data, int len, void *arg)
+{
+	List	  **received = (List **) arg;
+	ZkNotification *n = palloc(sizeof(ZkNotification));
+	const char *reason = ZkDecodeNotification(data, len, n);
+
+	if (reason != NULL || n->from != qconfig.peers[peer].id)
+	{
+		elog(LOG, "zkpg ignored a malformed answer from server %d: %s",
+			 qconfig.peers[peer].id, reason ? reason : "wrong sender");
+		return;
+	}
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->peer_status[peer].heard = true;
+	ZkShmem->peer_status[peer].state = n->state;
+	ZkShmem->peer_status[peer].leader = n->vote.leader;
+	ZkShmem->peer_status[peer].last_contact = GetCurrentTimestamp();
+	LWLockRelease(ZkShmem->state_lock);
+	*received = lappend(*received, n);
+}
+
+/*
+ * Wait for answers and messages; return every notification received.
+ */
+static List *
+ensemble_wait(long timeout_ms)
+{
+	List	   *received = NIL;
+	int			i;
+
+	ZkTransportWait(timeout_ms, ensemble_answer, &received);
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	for (i = 0; i < qconfig.npeers; i++)
+	{
+		ZkShmem->peer_status[i].connected = ZkTransportConnected(i);
+		if (ZkShmem->inbox_seq[i] != inbox_seen[i])
+		{
+			ZkNotification *n = palloc(sizeof(ZkNotification));
+
+			*n = ZkShmem->inbox[i];
+			inbox_seen[i] = ZkShmem->inbox_seq[i];
+			received = lappend(received, n);
+		}
+	}
+	LWLockRelease(ZkShmem->state_lock);
+	ZkWorkerCheckSignals();
+	return received;
+}
+
+/* LOOKING: run FastLeaderElection until it decides */
+static void
+ensemble_look(void)
+{
+	ZkNotification n;
+	TimestampTz last = GetCurrentTimestamp();
+	TimestampTz last_sent;
+
+	ZkElectionStart(&election, &qconfig, (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid),
+					current_epoch, logicalclock);
+	ZkElectionNotification(&election, &n);
+	ensemble_publish(&n, ZK_STATE_LOOKING, -1);
+	ensemble_broadcast(&n, -1);
+	last_sent = last;
+
+	while (!election.decided)
+	{
+		List	   *received = ensemble_wait(50);
+		ListCell   *lc;
+		bool		changed = false;
+		TimestampTz now;
+
+		foreach(lc, received)
+			changed |= ZkElectionReceive(&election, lfirst(lc));
+		now = GetCurrentTimestamp();
+		ZkElectionAdvance(&election, (int) TimestampDifferenceMilliseconds(last, now));
+		last = now;
+		if (changed || election.decided ||
+			TimestampDifferenceExceeds(last_sent, now, 4 * 50))
+		{
+			ZkElectionNotification(&election, &n);
+			ensemble_publish(&n, election.decided ? election.result : ZK_STATE_LOOKING,
+							 election.decided ? election.leader : -1);
+			ensemble_broadcast(&n, -1);
+			last_sent = now;
+		}
+		list_free_deep(received);
+	}
+	logicalclock = election.logicalclock;
+	ereport(LOG,
+			(errmsg("zkpg server %d is %s; leader %d, election epoch %lld",
+					zk_myid, ZkServerStateName(election.result), election.leader,
+					(long long) logicalclock)));
+}
+
+/*
+ * FOLLOWING, OBSERVING or LEADING: hold the role while the leader, or a
+ * quorum, is heard from within zkpg.sync_limit ticks.
+ */
+static void
+ensemble_hold(void)
+{
+	ZkNotification n;
+	int			leader_index = -1;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz leader_seen = start;
+	long		limit_ms = (long) zk_sync_limit * zk_tick_ms;
+	int			i;
+
+	ZkElectionNotification(&election, &n);
+	for (i = 0; i < qconfig.npeers; i++)
+		if (qconfig.peers[i].id == election.leader)
+			leader_index = i;
+
+	for (;;)
+	{
+		List	   *received;
+		ListCell   *lc;
+		TimestampTz now;
+
+		if (election.result != ZK_STATE_LEADING)
+			ensemble_broadcast(&n, leader_index);	/* the ping */
+		received = ensemble_wait(zk_tick_ms);
+		now = GetCurrentTimestamp();
+
+		if (election.result != ZK_STATE_LEADING)
+		{
+			foreach(lc, received)
+			{
+				ZkNotification *m = lfirst(lc);
+
+				if (m->from != election.leader)
+					continue;
+				if (m->state != ZK_STATE_LEADING || m->vote.leader != election.leader)
+				{
+					elog(LOG, "zkpg leader %d no longer leads", election.leader);
+					return;
+				}
+				leader_seen = now;
+			}
+			if (TimestampDifferenceExceeds(leader_seen, now, limit_ms))
+			{
+				elog(LOG, "zkpg heard nothing from leader %d for %ld ms", election.leader, limit_ms);
+				return;
+			}
+		}
+		else if (TimestampDifferenceExceeds(start, now, (long) zk_init_limit * zk_tick_ms))
+		{
+			int			voters = qconfig.peers[qconfig.my_index].observer ? 0 : 1;
+
+			LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+			for (i = 0; i < qconfig.npeers; i++)
+			{
+				ZkPeerStatus *st = &ZkShmem->peer_status[i];
+
+				if (i != qconfig.my_index && !qconfig.peers[i].observer && st->heard &&
+					st->state == ZK_STATE_FOLLOWING && st->leader == zk_myid &&
+					!TimestampDifferenceExceeds(st->last_contact, now, limit_ms))
+					voters++;
+			}
+			LWLockRelease(ZkShmem->state_lock);
+			if (!ZkIsQuorum(&qconfig, voters))
+			{
+				elog(LOG, "zkpg leader %d lost its quorum; stepping down", zk_myid);
+				return;
+			}
+		}
+		list_free_deep(received);
+	}
+}
+
+static void
+ensemble_main(void)
+{
+	ZkWorkerWaitForExtension();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	current_epoch = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) ZkLogLastZxid());
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	ZkTransportInit(&qconfig);
+	for (;;)
+	{
+		ensemble_look();
+		ensemble_hold();
+	}
+}
+
 void
 ZkQuorumPeerMain(Datum arg)
 {
@@ -355,23 +600,26 @@ ZkQuorumPeerMain(Datum arg)
 	LWLockRelease(ZkShmem->state_lock);
 	peer_set_state(ZK_STATE_STARTING, false);
 
-	/*
-	 * Serving alone while configured as a member of an ensemble would let
-	 * two servers decide txns independently: refuse instead.
-	 */
-	if (zk_servers != NULL && zk_servers[0] != '\0')
+	/* a bad configuration is logged once; the worker then stays idle */
 	{
-		ereport(LOG,
-				(errmsg("zkpg ensemble mode is not available in this version: this server will not serve requests"),
-				 errdetail("zkpg.servers is set to \"%s\".", zk_servers),
-				 errhint("Leave zkpg.servers empty to run a standalone server.")));
-		peer_set_state(ZK_STATE_LOOKING, false);
-		for (;;)
+		const char *reason = ZkParseQuorumConfig(zk_servers, zk_myid, &qconfig);
+
+		if (reason != NULL)
 		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			ZkWorkerCheckSignals();
+			ereport(LOG,
+					(errmsg("zkpg configuration is invalid: %s", reason),
+					 errdetail("zkpg.servers = \"%s\", zkpg.myid = %d; this server will not serve requests.",
+							   zk_servers, zk_myid),
+					 errhint("Fix the configuration and restart the server.")));
+			for (;;)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				ZkWorkerCheckSignals();
+			}
 		}
+		if (qconfig.my_index >= 0)
+			ensemble_main();
 	}
 
 	ZkWorkerWaitForExtension();

@@ -48,6 +48,35 @@ typedef enum ZkSessionState
 	ZK_SESSION_EXPIRED			/* closed behind the backend's back: ZK112 */
 } ZkSessionState;
 
+#define ZK_MAX_PEERS_SHM 32		/* = ZK_MAX_PEERS */
+
+/* A vote: who should lead, and the history that makes it a candidate. */
+typedef struct ZkVote
+{
+	int32		leader;			/* -1: no vote (observers) */
+	ZkZxid		zxid;			/* the candidate's last logged zxid */
+	int64		peer_epoch;		/* the candidate's current epoch */
+} ZkVote;
+
+/* What peers exchange in elections and pings (ZooKeeper's Notification). */
+typedef struct ZkNotification
+{
+	int32		from;
+	ZkServerState state;
+	int64		election_epoch; /* the sender's logical clock */
+	ZkVote		vote;
+} ZkNotification;
+
+/* What this server knows of a peer, for zkpg.peers (state_lock). */
+typedef struct ZkPeerStatus
+{
+	bool		connected;		/* our connection to it works */
+	bool		heard;			/* it has told us its state */
+	ZkServerState state;
+	int32		leader;
+	TimestampTz last_contact;
+} ZkPeerStatus;
+
 /* The result of one op, filled by the applier. */
 typedef struct ZkOpResult
 {
@@ -97,6 +126,13 @@ typedef struct ZkShared
 	bool		applier_ready;	/* applied_zxid holds the durable value */
 	int64		znode_count;	/* maintained by the applier */
 	int64		session_count;
+
+	/* ensemble (state_lock): our notification, the peers' latest ones */
+	bool		have_notification;
+	ZkNotification my_notification;
+	uint64		inbox_seq[ZK_MAX_PEERS_SHM];
+	ZkNotification inbox[ZK_MAX_PEERS_SHM];
+	ZkPeerStatus peer_status[ZK_MAX_PEERS_SHM];
 
 	/* written by one process each, read by all */
 	pg_atomic_uint64 last_logged_zxid;

@@ -21,6 +21,7 @@
 #include "utils/tuplestore.h"
 
 #include "applier.h"
+#include "quorum_config.h"
 #include "datatree.h"
 #include "shmem.h"
 #include "txn_codec.h"
@@ -34,6 +35,7 @@ PG_FUNCTION_INFO_V1(zkpg_log_replay_digest);
 PG_FUNCTION_INFO_V1(zkpg_initialize_tree);
 PG_FUNCTION_INFO_V1(zkpg_local_sessions);
 PG_FUNCTION_INFO_V1(zkpg_local_watches);
+PG_FUNCTION_INFO_V1(zkpg_peer_info);
 
 #define STATUS_COLS 17
 
@@ -230,6 +232,50 @@ zkpg_local_watches(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum(w->session_id);
 		values[1] = CStringGetTextDatum(w->path);
 		values[2] = CStringGetTextDatum(ZkWatchKindName(w->kind));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * One row per configured server: id, address, role, connected, state,
+ * acked_zxid, lag.  Empty for a standalone server.
+ */
+Datum
+zkpg_peer_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZkQuorumConfig config;
+	ZkPeerStatus status[ZK_MAX_PEERS];
+	ZkServerState my_state;
+	int			i;
+
+	require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	if (ZkParseQuorumConfig(zk_servers, zk_myid, &config) != NULL || config.my_index < 0)
+		return (Datum) 0;
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	memcpy(status, ZkShmem->peer_status, sizeof(status));
+	my_state = ZkShmem->state;
+	LWLockRelease(ZkShmem->state_lock);
+
+	for (i = 0; i < config.npeers; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+		bool		me = (i == config.my_index);
+
+		values[0] = Int32GetDatum(config.peers[i].id);
+		values[1] = CStringGetTextDatum(psprintf("%s:%d", config.peers[i].host, config.peers[i].port));
+		values[2] = CStringGetTextDatum(config.peers[i].observer ? "observer" : "participant");
+		values[3] = BoolGetDatum(me || status[i].connected);
+		if (me)
+			values[4] = CStringGetTextDatum(ZkServerStateName(my_state));
+		else if (status[i].heard)
+			values[4] = CStringGetTextDatum(ZkServerStateName(status[i].state));
+		else
+			nulls[4] = true;
+		nulls[5] = nulls[6] = true;	/* no replication in this version */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

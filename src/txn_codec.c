@@ -544,3 +544,58 @@ ZkPeekTxnZxid(const char *data, int len)
 	zxid = get_i64(&r);
 	return r.error ? -1 : zxid;
 }
+
+/*
+ * Peer messages: 'P' u8 version, u8 type, then for a notification
+ * i32 from, i8 state, i64 election epoch, i32 leader, i64 zxid,
+ * i64 peer epoch.
+ */
+#define PEER_MAGIC		'P'
+#define PEER_NOTIFICATION 1
+
+void
+ZkEncodeNotification(StringInfo buf, const ZkNotification *n)
+{
+	put_i8(buf, PEER_MAGIC);
+	put_i8(buf, CODEC_VERSION);
+	put_i8(buf, PEER_NOTIFICATION);
+	put_i32(buf, n->from);
+	put_i8(buf, (int8) n->state);
+	put_i64(buf, n->election_epoch);
+	put_i32(buf, n->vote.leader);
+	put_i64(buf, n->vote.zxid);
+	put_i64(buf, n->vote.peer_epoch);
+}
+
+const char *
+ZkDecodeNotification(const char *data, int len, ZkNotification *n)
+{
+	Reader		r = {data, data + len, NULL};
+	int8		state;
+
+	memset(n, 0, sizeof(ZkNotification));
+	if (get_i8(&r) != PEER_MAGIC || get_i8(&r) != CODEC_VERSION)
+		return r.error ? r.error : "not a zkpg peer message of a known version";
+	if (get_i8(&r) != PEER_NOTIFICATION)
+		return r.error ? r.error : "unknown peer message type";
+	n->from = get_i32(&r);
+	state = get_i8(&r);
+	n->election_epoch = get_i64(&r);
+	n->vote.leader = get_i32(&r);
+	n->vote.zxid = get_i64(&r);
+	n->vote.peer_epoch = get_i64(&r);
+	if (r.error)
+		return r.error;
+	if (r.p != r.end)
+		return "trailing bytes after the peer message";
+	if (n->from < 1 || n->from > 255)
+		return "sender id out of range";
+	if (state != ZK_STATE_LOOKING && state != ZK_STATE_FOLLOWING &&
+		state != ZK_STATE_LEADING && state != ZK_STATE_OBSERVING)
+		return "server state out of range";
+	n->state = (ZkServerState) state;
+	if (n->vote.leader < -1 || n->vote.leader > 255 || n->election_epoch < 0 ||
+		n->vote.zxid < 0 || n->vote.peer_epoch < 0)
+		return "vote fields out of range";
+	return NULL;
+}
