@@ -40,7 +40,7 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./
 
 ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_race
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
-	--dbname=contrib_regression --load-extension=zkpg
+	--load-extension=zkpg
 
 EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkwatchbench $(OBJS:.o=.d)
 
@@ -50,8 +50,10 @@ include $(PGXS)
 
 -include $(OBJS:.o=.d)
 
-# after the include: Makefile.global empties PROVE_FLAGS
+# after the include: Makefile.global empties PROVE_FLAGS, and pgxs.mk
+# would run the isolation specs in another database than zkpg.database
 PROVE_FLAGS = -I $(srcdir)/test
+ISOLATION_TESTDB = contrib_regression
 
 # The TAP suites live in test/t rather than t/.
 prove-installcheck:

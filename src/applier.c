@@ -301,6 +301,13 @@ ZkApplierMain(Datum arg)
 		ZkWorkerCheckSignals();
 		if (applier_round(round_cxt))
 			continue;
+		if (ZkShmem->resend_requested)
+		{
+			StartTransactionCommand();
+			ZkWatchResendBuffered();
+			CommitTransactionCommand();
+			continue;
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

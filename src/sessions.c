@@ -124,6 +124,9 @@ ZkSessionEnsure(void)
 	slot->session_id = sid;
 	slot->session_timeout_ms = session_clamped_timeout();
 	slot->session_state = ZK_SESSION_NONE;
+	slot->listen_pending = false;
+	slot->resend = false;
+	slot->nbuffered = 0;
 	LWLockRelease(ZkShmem->slot_lock);
 
 	memset(&req, 0, sizeof(req));
@@ -196,6 +199,25 @@ ZkSessionClose(void)
 	slot->session_id = 0;
 	slot->session_state = ZK_SESSION_NONE;
 	slot->events_lost = false;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	/* identities belong to the session, as in ZooKeeper */
+	list_free_deep(added_ids);
+	added_ids = NIL;
+}
+
+/*
+ * This backend's own session was closed by its own kill: every later
+ * call gets ZK112, as after any expiry.
+ */
+void
+ZkSessionMarkExpired(int64 session_id)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	if (slot->session_id == session_id)
+		slot->session_state = ZK_SESSION_EXPIRED;
 	LWLockRelease(ZkShmem->slot_lock);
 }
 

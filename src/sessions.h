@@ -16,6 +16,7 @@
 /* called by client backends */
 extern int64 ZkSessionEnsure(void);
 extern void ZkSessionClose(void);
+extern void ZkSessionMarkExpired(int64 session_id);
 extern int32 ZkSessionTimeoutMs(void);
 extern void ZkSessionAuth(ZkAuth *auth);
 extern void ZkSessionAddAuth(const char *scheme, const char *auth);

@@ -97,6 +97,9 @@ ZkShmemStartup(void)
 			slot->wait_cxid = -1;
 			slot->done = false;
 			slot->events_lost = false;
+			slot->listen_pending = false;
+			slot->resend = false;
+			slot->nbuffered = 0;
 		}
 		slots_end = MAXALIGN(offsetof(ZkShared, slots) +
 							 MaxBackends * sizeof(ZkBackendSlot));

@@ -77,6 +77,15 @@ typedef struct ZkPeerStatus
 	TimestampTz last_contact;
 } ZkPeerStatus;
 
+/* An event kept for a session whose LISTEN has not committed yet. */
+#define ZK_EVENT_BUFFER 16
+typedef struct ZkBufferedEvent
+{
+	int8		type;			/* ZkEventType */
+	ZkZxid		zxid;
+	char		path[ZK_MAX_PATH_BYTES + 1];
+} ZkBufferedEvent;
+
 /* The result of one op, filled by the applier. */
 typedef struct ZkOpResult
 {
@@ -104,6 +113,16 @@ typedef struct ZkBackendSlot
 
 	bool		events_lost;	/* watch events dropped: owes an EventsLost */
 
+	/*
+	 * A LISTEN runs at commit: until the backend's first LISTEN on its
+	 * channel commits, the applier keeps its events here, and resends
+	 * them once the backend says its LISTEN is active (watches.c).
+	 */
+	bool		listen_pending;
+	bool		resend;
+	int			nbuffered;
+	ZkBufferedEvent buffered[ZK_EVENT_BUFFER];
+
 	int32		wait_cxid;		/* -1: not waiting */
 	bool		done;
 	int32		err;
@@ -124,6 +143,7 @@ typedef struct ZkShared
 	Latch	   *peer_latch;
 	Latch	   *applier_latch;
 	bool		applier_ready;	/* applied_zxid holds the durable value */
+	bool		resend_requested;	/* some slot has resend set */
 	int64		znode_count;	/* maintained by the applier */
 	int64		session_count;
 

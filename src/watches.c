@@ -24,7 +24,13 @@
  *	  drained below a quarter: like a ZooKeeper client after a
  *	  disconnect, it must re-read what it watches and set its watches
  *	  again.
- * 4. Every payload carries its zxid, so PostgreSQL never folds two events
+ * 4. LISTEN takes effect when the listening transaction commits: events
+ *	  of a session whose first LISTEN has not committed yet are kept in its
+ *	  slot (a watch set inside a transaction block, or the first watch of a
+ *	  session, whose statement has not committed when the node changes),
+ *	  and sent again once the backend reports that its LISTEN committed.
+ *	  An event may then arrive twice; it is never lost.
+ * 5. Every payload carries its zxid, so PostgreSQL never folds two events
  *	  into one; paths are at most 1024 bytes, so a payload stays far below
  *	  NOTIFY's 8000-byte limit even when every byte needs escaping.
  *
@@ -37,6 +43,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/async.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -81,10 +88,18 @@ typedef struct WatchPool
 static HTAB *watch_paths = NULL;
 static WatchPool *watch_pool = NULL;
 
+/* a backend's LISTEN on its channel: committed, or asked in this xact */
+static int64 listen_committed_session = 0;
+static int64 listen_requested_session = 0;
+static bool listen_callback_registered = false;
+
+static void watch_xact_callback(XactEvent event, void *arg);
+
 static void watcher_unlink(int idx);
 static void trigger_list(WatchPath *wp, ZkEventType type, const char *path,
-						 ZkZxid zxid, bool recursive_only, List **events);
+						 ZkZxid zxid, bool at_path, List **events, int first_of_trigger);
 static bool kind_fires(int kind, ZkEventType type, bool at_path);
+static void buffer_for_pending_listeners(List *events);
 
 Size
 ZkWatchShmemSize(void)
@@ -330,7 +345,7 @@ kind_fires(int kind, ZkEventType type, bool at_path)
 
 static void
 trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
-			 bool at_path, List **events)
+			 bool at_path, List **events, int first_of_trigger)
 {
 	int			i = wp->head;
 
@@ -341,17 +356,16 @@ trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
 
 		if (kind_fires(w->kind, type, at_path))
 		{
-			ListCell   *lc;
 			bool		dup = false;
 			int64		sid = w->session_id;
+			int			k;
 
-			/* one event per session per trigger */
-			foreach(lc, *events)
+			/* one event per session per trigger (not per multi) */
+			for (k = first_of_trigger; k < list_length(*events); k++)
 			{
-				ZkWatchEvent *e = lfirst(lc);
+				ZkWatchEvent *e = list_nth(*events, k);
 
-				if (e->session_id == sid && e->type == type && e->zxid == zxid &&
-					strcmp(e->path, path) == 0)
+				if (e->session_id == sid)
 					dup = true;
 			}
 			if (!dup)
@@ -386,6 +400,7 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 {
 	WatchPath  *wp;
 	char	   *ancestor;
+	int			first = list_length(*events);
 
 	if (watch_pool == NULL)
 		return;
@@ -394,7 +409,7 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 	{
 		wp = hash_search(watch_paths, path, HASH_FIND, NULL);
 		if (wp != NULL)
-			trigger_list(wp, type, path, zxid, true, events);
+			trigger_list(wp, type, path, zxid, true, events, first);
 		if (type != ZK_EVENT_NODE_CHILDREN_CHANGED && strcmp(path, "/") != 0)
 		{
 			ancestor = pstrdup(path);
@@ -406,11 +421,87 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 				ancestor = parent;
 				wp = hash_search(watch_paths, ancestor, HASH_FIND, NULL);
 				if (wp != NULL)
-					trigger_list(wp, type, path, zxid, false, events);
+					trigger_list(wp, type, path, zxid, false, events, first);
 			} while (strcmp(ancestor, "/") != 0);
 		}
 	}
 	LWLockRelease(ZkShmem->watch_lock);
+}
+
+/* keep the events of sessions whose LISTEN has not committed yet */
+static void
+buffer_for_pending_listeners(List *events)
+{
+	ListCell   *lc;
+
+	if (events == NIL)
+		return;
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	foreach(lc, events)
+	{
+		ZkWatchEvent *e = lfirst(lc);
+		int			idx = (int) (e->session_id & 0xFFFF);
+		ZkBackendSlot *slot;
+
+		if (idx >= ZkShmem->nslots)
+			continue;
+		slot = &ZkShmem->slots[idx];
+		if (slot->session_id != e->session_id || !slot->listen_pending)
+			continue;
+		if (slot->nbuffered == ZK_EVENT_BUFFER)
+		{
+			slot->events_lost = true;
+			continue;
+		}
+		slot->buffered[slot->nbuffered].type = (int8) e->type;
+		slot->buffered[slot->nbuffered].zxid = e->zxid;
+		strlcpy(slot->buffered[slot->nbuffered].path, e->path, ZK_MAX_PATH_BYTES + 1);
+		slot->nbuffered++;
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+}
+
+/*
+ * Send again the events kept for sessions whose LISTEN has now committed.
+ * Called by the applier inside a transaction.
+ */
+void
+ZkWatchResendBuffered(void)
+{
+	List	   *resend = NIL;
+	ListCell   *lc;
+	int			i;
+	int			j;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	ZkShmem->resend_requested = false;
+	for (i = 0; i < ZkShmem->nslots; i++)
+	{
+		ZkBackendSlot *slot = &ZkShmem->slots[i];
+
+		if (!slot->resend)
+			continue;
+		for (j = 0; j < slot->nbuffered; j++)
+		{
+			ZkWatchEvent *e = palloc(sizeof(ZkWatchEvent));
+
+			e->session_id = slot->session_id;
+			e->type = (ZkEventType) slot->buffered[j].type;
+			e->zxid = slot->buffered[j].zxid;
+			e->path = pstrdup(slot->buffered[j].path);
+			resend = lappend(resend, e);
+		}
+		slot->nbuffered = 0;
+		slot->resend = false;
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+	foreach(lc, resend)
+	{
+		ZkWatchEvent *e = lfirst(lc);
+
+		Async_Notify(ZkWatchChannel(e->session_id),
+					 ZkWatchPayload(ZkEventTypeName(e->type), e->path, e->zxid));
+	}
 }
 
 /*
@@ -466,6 +557,7 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 						 ZkWatchPayload("EventsLost", NULL, zxid));
 	}
 
+	buffer_for_pending_listeners(events);
 	foreach(lc, events)
 	{
 		ZkWatchEvent *e = lfirst(lc);
@@ -518,4 +610,63 @@ ZkWatchKindName(int kind)
 			return "persistent_recursive";
 	}
 	return "unknown";
+}
+
+/*
+ * LISTEN on the session's channel.  Until that LISTEN commits, the
+ * applier keeps this session's events (point 4 of the header).
+ */
+void
+ZkWatchListen(int64 session_id)
+{
+	int			idx = (int) (session_id & 0xFFFF);
+
+	Async_Listen(ZkWatchChannel(session_id));
+	if (listen_committed_session == session_id)
+		return;
+	listen_requested_session = session_id;
+	if (!listen_callback_registered)
+	{
+		RegisterXactCallback(watch_xact_callback, NULL);
+		listen_callback_registered = true;
+	}
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == session_id)
+		ZkShmem->slots[idx].listen_pending = true;
+	LWLockRelease(ZkShmem->slot_lock);
+}
+
+static void
+watch_xact_callback(XactEvent event, void *arg)
+{
+	int64		sid = listen_requested_session;
+	int			idx = (int) (sid & 0xFFFF);
+	bool		wake = false;
+
+	if (sid == 0)
+		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		/* the LISTEN is active now: have the applier resend what it kept */
+		listen_committed_session = sid;
+		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+		if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == sid)
+		{
+			ZkBackendSlot *slot = &ZkShmem->slots[idx];
+
+			slot->listen_pending = false;
+			if (slot->nbuffered > 0)
+			{
+				slot->resend = true;
+				ZkShmem->resend_requested = true;
+				wake = true;
+			}
+		}
+		LWLockRelease(ZkShmem->slot_lock);
+		if (wake && ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		listen_requested_session = 0;
 }

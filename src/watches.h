@@ -54,6 +54,10 @@ extern void ZkWatchRemoveSession(int64 session_id);
 /* called by the applier */
 extern void ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
 extern void ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid);
+extern void ZkWatchResendBuffered(void);
+
+/* called by client backends */
+extern void ZkWatchListen(int64 session_id);
 
 /* views */
 typedef struct ZkWatchInfo

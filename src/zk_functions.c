@@ -285,7 +285,7 @@ watch_register(int64 sid, const char *path, int kind, bool existed, const ZkNode
 	ZkZxid		zxid = 0;
 
 	(void) ZkWatchAdd(sid, path, kind);
-	Async_Listen(ZkWatchChannel(sid));
+	ZkWatchListen(sid);
 
 	pg_memory_barrier();
 	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
@@ -991,6 +991,9 @@ zkpg_kill_session(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	if (res.err != ZK_OK)
 		report_zk_error(res.err, "/", -1, "close_session");
+	/* killing one's own session expires it, like any other */
+	if (req.target_session == req.session_id)
+		ZkSessionMarkExpired(req.session_id);
 	PG_RETURN_BOOL(true);
 }
 
@@ -1025,7 +1028,7 @@ zk_add_watch(PG_FUNCTION_ARGS)
 		report_zk_error(ZK_ERR_NOAUTH, path, -1, "watch");
 	(void) ZkWatchAdd(sid, path,
 					  recursive ? ZK_WATCH_PERSISTENT_RECURSIVE : ZK_WATCH_PERSISTENT);
-	Async_Listen(ZkWatchChannel(sid));
+	ZkWatchListen(sid);
 	PG_RETURN_VOID();
 }
 
@@ -1056,8 +1059,14 @@ zk_remove_watches(PG_FUNCTION_ARGS)
 				 errmsg("invalid watch type \"%s\"", type),
 				 errhint("Watch types are data, children, persistent and any.")));
 	if (ZkWatchRemove(ZkSessionEnsure(), path, mask) == 0)
+	{
+		if (strcmp(type, "any") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_NOWATCHER),
+					 errmsg("no watch on znode \"%s\"", path)));
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_NOWATCHER),
 				 errmsg("no %s watch on znode \"%s\"", type, path)));
+	}
 	PG_RETURN_VOID();
 }

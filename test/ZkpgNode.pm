@@ -355,4 +355,107 @@ sub describe_pid
 
 =cut
 
+=pod
+
+=item create_ensemble($n, %params)
+
+Creates (does not start) C<$n> nodes named C<peer1>..C<peerN> (C<name>
+replaces "peer") with
+C<zkpg.myid> 1..n and one C<zkpg.servers> naming every node by its socket
+directory and port.  C<observers> (arrayref of ids) marks observers;
+C<tick_ms> (default 100) and C<conf> are appended to every node.  Returns
+the list of nodes (index 0 is id 1).
+
+=cut
+
+sub create_ensemble
+{
+	my ($n, %params) = @_;
+	my %observer = map { $_ => 1 } @{ $params{observers} // [] };
+	my $prefix = $params{name} // 'peer';
+	my @nodes = map { create_node("$prefix$_", conf => $params{conf}) } 1 .. $n;
+	my $servers = join(',',
+		map {
+			my $id = $_ + 1;
+			"$id=" . $nodes[$_]->host . ':' . $nodes[$_]->port
+			  . ($observer{$id} ? ':observer' : '')
+		} 0 .. $#nodes);
+	my $tick = $params{tick_ms} // 100;
+
+	for my $i (0 .. $#nodes)
+	{
+		my $id = $i + 1;
+		$nodes[$i]->append_conf(
+			'postgresql.conf', qq(
+zkpg.myid = $id
+zkpg.servers = '$servers'
+zkpg.tick_ms = $tick
+));
+	}
+	return @nodes;
+}
+
+=pod
+
+=item leaders(@nodes)
+
+The state and leader each running node reports, as a hashref
+{ myid => [state, leader_id] } (nodes that do not answer are left out).
+
+=cut
+
+sub leaders
+{
+	my (@nodes) = @_;
+	my %out;
+
+	for my $node (@nodes)
+	{
+		next unless defined $node->{_pid};
+		my ($ret, $stdout) = $node->psql($dbname,
+			"SELECT myid || ' ' || state || ' ' || coalesce(leader_id, -1) FROM zkpg.status");
+		next if $ret != 0 || !defined $stdout || $stdout eq '';
+		my ($id, @rest) = split / /, $stdout;
+		$out{$id} = \@rest;
+	}
+	return \%out;
+}
+
+=pod
+
+=item wait_for_leader(\@running, $expected_leader)
+
+Waits until every node of C<@running> agrees on one leader (the one given,
+if defined), that leader says 'leading' and the others 'following' or
+'observing'.  Returns the leader's id, or undef on timeout.
+
+=cut
+
+sub wait_for_leader
+{
+	my ($running, $expected) = @_;
+	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+
+	while (time() < $deadline)
+	{
+		my $l = leaders(@$running);
+		my %leader_ids = map { $_->[1] => 1 } values %$l;
+		if (keys(%$l) == grep({ defined $_->{_pid} } @$running) && keys(%leader_ids) == 1)
+		{
+			my ($leader) = keys %leader_ids;
+			my $ok = $leader > 0 && exists $l->{$leader}
+			  && (!defined $expected || $leader == $expected);
+			for my $id (keys %$l)
+			{
+				my $want = $id == $leader ? 'leading' : qr/^(following|observing)$/;
+				$ok &&= ref $want ? $l->{$id}[0] =~ $want : $l->{$id}[0] eq $want;
+			}
+			return $leader if $ok;
+		}
+		select(undef, undef, undef, 0.1);
+	}
+	diag explain leaders(@$running);
+	return undef;
+}
+
 1;
