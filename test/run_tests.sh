@@ -85,37 +85,13 @@ trap 'echo "interrupted"; exit 130' INT TERM
 
 # --- 1. packages, 2. build and install (root only) ---------------------------
 
-# test/setup.sh (shared with bin/zkpg-demo) has zkpg_install_prereqs and
-# zkpg_build_install; the inline fallbacks below do the same.
-if [ -f "$REPO/test/setup.sh" ]; then
-	# shellcheck source=test/setup.sh
-	. "$REPO/test/setup.sh"
-fi
+# test/setup.sh (shared with bin/zkpg-demo): zkpg_install_prereqs and
+# zkpg_build_install
+# shellcheck source=test/setup.sh
+. "$REPO/test/setup.sh"
 
-PKGS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential libpq-dev make perl)
-
-install_prereqs() {
-	if declare -F zkpg_install_prereqs >/dev/null; then
-		zkpg_install_prereqs
-		return
-	fi
-	local missing=() p
-	for p in "${PKGS[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	[ "${#missing[@]}" -eq 0 ] && return 0
-	echo "installing ${missing[*]}"
-	apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-
-build_install() {
-	if declare -F zkpg_build_install >/dev/null; then
-		zkpg_build_install "$REPO"
-		return
-	fi
-	make -C "$REPO" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" &&
-		make -C "$REPO" install PG_CONFIG="$PG_CONFIG"
-}
+install_prereqs() { zkpg_install_prereqs; }
+build_install() { zkpg_build_install "$REPO"; }
 
 if [ "$(id -u)" -eq 0 ]; then
 	log "packages"
