@@ -23,6 +23,11 @@ set -u
 set -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# the tree is copied below: never mistake another directory for it
+if [ ! -f "$REPO/zkpg.control" ] || [ ! -f "$REPO/Makefile" ]; then
+	echo "run_tests.sh: $REPO is not the zkpg source tree" >&2
+	exit 2
+fi
 export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 SUITE_TIMEOUT="${ZKPG_SUITE_TIMEOUT:-1800}"
 export DEBIAN_FRONTEND=noninteractive
@@ -62,11 +67,17 @@ as_tester() {
 # Stop any server left behind in the temp copy (a suite that timed out).
 stop_leftover_servers() {
 	[ -n "$WORK" ] && [ -d "$WORK" ] || return 0
-	local pidfile dir
+	local pidfile dir pid
 	while IFS= read -r pidfile; do
 		dir="$(dirname "$pidfile")"
+		pid="$(head -n 1 "$pidfile" 2>/dev/null)"
+		# a crashed node leaves its postmaster.pid behind, and its pid may
+		# belong to another process by now: only stop a live postmaster of
+		# this very data directory
+		[[ "$pid" =~ ^[0-9]+$ ]] || continue
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "postgres.*-D $dir" || continue
 		echo "stopping leftover server in $dir"
-		as_tester "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$dir" stop -m immediate >/dev/null 2>&1 || true
+		as_tester "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$dir" stop -m immediate </dev/null >/dev/null 2>&1 || true
 	done < <(find "$WORK" -name postmaster.pid 2>/dev/null)
 }
 
