@@ -18,10 +18,11 @@
  *	  removed; recursive persistent watches see every change at or below
  *	  their path except NodeChildrenChanged.
  * 3. A full NOTIFY queue must never stop the applier (a NOTIFY that does
- *	  not fit fails the committing transaction).  Above half full, the
- *	  applier sends no events; the sessions that lose one are marked, and
- *	  each receives a single {"type":"EventsLost"} once the queue has
- *	  drained below a quarter: like a ZooKeeper client after a
+ *	  not fit fails the committing transaction).  Above
+ *	  zkpg.notify_queue_limit (half full by default), the applier sends no
+ *	  events; the sessions that lose one are marked, and each receives a
+ *	  single {"type":"EventsLost"} once the queue has drained below half
+ *	  of that limit: like a ZooKeeper client after a
  *	  disconnect, it must re-read what it watches and set its watches
  *	  again.
  * 4. LISTEN takes effect when the listening transaction commits: events
@@ -58,8 +59,6 @@
 #include "watches.h"
 #include "zkpg.h"
 
-#define QUEUE_STOP_USAGE	0.5
-#define QUEUE_RESUME_USAGE	0.25
 
 typedef struct WatchPath WatchPath;
 
@@ -517,7 +516,7 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 	ListCell   *lc;
 	int			i;
 
-	if (usage >= QUEUE_STOP_USAGE)
+	if (usage > 0 && usage >= zk_notify_queue_limit)
 	{
 		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
 		foreach(lc, events)
@@ -535,7 +534,7 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 		return;
 	}
 
-	if (usage < QUEUE_RESUME_USAGE)
+	if (usage < zk_notify_queue_limit / 2)
 	{
 		List	   *lost = NIL;
 

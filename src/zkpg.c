@@ -39,6 +39,7 @@ int			zk_request_timeout_ms = 30000;
 int			zk_request_queue_kb = 16384;
 int			zk_max_watches = 10000;
 int			zk_container_check_ms = 1000;
+double		zk_notify_queue_limit = 0.5;
 
 static const struct config_enum_entry replication_options[] = {
 	{"zab", 0, false},
@@ -151,6 +152,11 @@ _PG_init(void)
 							"How often the leader looks for empty containers and expired TTL nodes.",
 							NULL, &zk_container_check_ms, 1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("zkpg.notify_queue_limit",
+							 "NOTIFY queue usage above which the applier sends no watch events.",
+							 "Sessions that miss events get one {\"type\":\"EventsLost\"} once usage is below half of this.",
+							 &zk_notify_queue_limit, 0.5, 0.0, 0.9,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("zkpg");
 
 	prev_shmem_request_hook = shmem_request_hook;
