@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "applier.h"
@@ -248,6 +249,7 @@ zkpg_peer_info(PG_FUNCTION_ARGS)
 	ZkQuorumConfig config;
 	ZkPeerStatus status[ZK_MAX_PEERS];
 	ZkServerState my_state;
+	TimestampTz now = GetCurrentTimestamp();
 	int			i;
 
 	require_shmem();
@@ -269,9 +271,12 @@ zkpg_peer_info(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(psprintf("%s:%d", config.peers[i].host, config.peers[i].port));
 		values[2] = CStringGetTextDatum(config.peers[i].observer ? "observer" : "participant");
 		values[3] = BoolGetDatum(me || status[i].connected);
+		/* what a peer said is shown while it is fresh: within syncLimit */
 		if (me)
 			values[4] = CStringGetTextDatum(ZkServerStateName(my_state));
-		else if (status[i].heard)
+		else if (status[i].heard &&
+				 !TimestampDifferenceExceeds(status[i].last_contact, now,
+											 zk_sync_limit * zk_tick_ms))
 			values[4] = CStringGetTextDatum(ZkServerStateName(status[i].state));
 		else
 			nulls[4] = true;
