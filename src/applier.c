@@ -257,6 +257,9 @@ applier_round(MemoryContext round_cxt)
 	}
 	ZkTreeFlush(ZkTreeMain());
 	ZkLogSetState(ZK_STATE_APPLIED_ZXID, last);
+	/* kept events first: they are older than this batch's */
+	if (ZkShmem->resend_requested)
+		ZkWatchResendBuffered();
 	ZkWatchNotify(events, expired, last);
 
 	PopActiveSnapshot();

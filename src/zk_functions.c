@@ -284,8 +284,9 @@ watch_register(int64 sid, const char *path, int kind, bool existed, const ZkNode
 	int			event = -1;
 	ZkZxid		zxid = 0;
 
-	(void) ZkWatchAdd(sid, path, kind);
+	/* LISTEN first: an event fired once the watch exists must be kept */
 	ZkWatchListen(sid);
+	(void) ZkWatchAdd(sid, path, kind);
 
 	pg_memory_barrier();
 	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
@@ -1026,9 +1027,9 @@ zk_add_watch(PG_FUNCTION_ARGS)
 	if (ZkTreeGetNode(ZkTreeMain(), path, false, &node) &&
 		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
 		report_zk_error(ZK_ERR_NOAUTH, path, -1, "watch");
+	ZkWatchListen(sid);
 	(void) ZkWatchAdd(sid, path,
 					  recursive ? ZK_WATCH_PERSISTENT_RECURSIVE : ZK_WATCH_PERSISTENT);
-	ZkWatchListen(sid);
 	PG_RETURN_VOID();
 }
 
