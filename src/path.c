@@ -118,15 +118,6 @@ ZkParentPath(const char *path)
 }
 
 /*
- * The last component of a valid path ("" for "/").
- */
-const char *
-ZkPathName(const char *path)
-{
-	return strrchr(path, '/') + 1;
-}
-
-/*
  * The nodes that exist from the start and can never be deleted.
  */
 bool

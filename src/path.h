@@ -13,7 +13,6 @@
 
 extern const char *ZkValidatePath(const char *path, bool sequential);
 extern char *ZkParentPath(const char *path);
-extern const char *ZkPathName(const char *path);
 extern bool ZkIsProtectedPath(const char *path);
 
 #endif							/* ZKPG_PATH_H */

@@ -281,12 +281,3 @@ ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg)
 	FreeWaitEventSet(set);
 }
 
-void
-ZkTransportShutdown(void)
-{
-	int			i;
-
-	for (i = 0; tconfig != NULL && i < tconfig->npeers; i++)
-		if (conns[i].conn != NULL)
-			PQfinish(conns[i].conn);
-}

@@ -22,6 +22,5 @@ extern void ZkTransportInit(const ZkQuorumConfig *config);
 extern void ZkTransportSend(int peer, StringInfo msg);
 extern void ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg);
 extern bool ZkTransportConnected(int peer);
-extern void ZkTransportShutdown(void);
 
 #endif							/* ZKPG_PEER_TRANSPORT_H */

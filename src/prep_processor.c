@@ -193,12 +193,6 @@ ZkPrepPrune(ZkZxid applied)
 	}
 }
 
-int
-ZkPrepOutstandingCount(void)
-{
-	return outstanding ? (int) hash_get_num_entries(outstanding) : 0;
-}
-
 /* Sessions this leader knows, owned by server owner (-1: any). */
 List *
 ZkPrepSessionsOwnedBy(int owner)

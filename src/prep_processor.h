@@ -19,7 +19,6 @@ extern void ZkPrepInit(void);
 extern void ZkPrepPrune(ZkZxid applied);
 extern void ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now,
 						  ZkRecord *txn);
-extern int	ZkPrepOutstandingCount(void);
 extern List *ZkPrepSessionsOwnedBy(int owner);
 extern void ZkPrepTouchSession(int64 session_id, TimestampTz now);
 extern List *ZkPrepExpiredSessions(TimestampTz now);

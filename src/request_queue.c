@@ -270,17 +270,6 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 	return ok;
 }
 
-bool
-ZkRequestsPending(void)
-{
-	bool		pending;
-
-	LWLockAcquire(ZkShmem->queue_lock, LW_SHARED);
-	pending = ZkShmem->queue_head != ZkShmem->queue_tail;
-	LWLockRelease(ZkShmem->queue_lock);
-	return pending;
-}
-
 /*
  * Take up to max_requests whole entries (at least one if any, at most
  * about max_bytes) off the ring.  Returns a List of StringInfo.

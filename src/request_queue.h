@@ -47,7 +47,6 @@ extern void ZkWaitUntilServing(TimestampTz deadline);
 
 /* called by the quorum peer */
 extern List *ZkTakeRequests(int max_requests, Size max_bytes);
-extern bool ZkRequestsPending(void);
 
 /* called by the applier */
 extern int	ZkSlotForSession(int64 session_id);

@@ -145,7 +145,6 @@ typedef struct ZkShared
 	bool		applier_ready;	/* applied_zxid holds the durable value */
 	bool		resend_requested;	/* some slot has resend set */
 	int64		znode_count;	/* maintained by the applier */
-	int64		session_count;
 
 	/* ensemble (state_lock): our notification, the peers' latest ones */
 	bool		have_notification;

@@ -529,23 +529,6 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 }
 
 /*
- * The zxid of an encoded txn, or -1 when it is too short to say.
- */
-ZkZxid
-ZkPeekTxnZxid(const char *data, int len)
-{
-	Reader		r = {data, data + len, NULL};
-	int64		zxid;
-
-	if (get_i8(&r) != TXN_MAGIC || get_i8(&r) != CODEC_VERSION)
-		return -1;
-	(void) get_i64(&r);
-	(void) get_i32(&r);
-	zxid = get_i64(&r);
-	return r.error ? -1 : zxid;
-}
-
-/*
  * Peer messages: 'P' u8 version, u8 type, then for a notification
  * i32 from, i8 state, i64 election epoch, i32 leader, i64 zxid,
  * i64 peer epoch.

@@ -19,7 +19,6 @@ extern void ZkEncodeRequest(StringInfo buf, const ZkRecord *req);
 extern const char *ZkDecodeRequest(const char *data, int len, ZkRecord *req);
 extern void ZkEncodeTxn(StringInfo buf, const ZkRecord *txn);
 extern const char *ZkDecodeTxn(const char *data, int len, ZkRecord *txn);
-extern ZkZxid ZkPeekTxnZxid(const char *data, int len);
 extern void ZkEncodeNotification(StringInfo buf, const ZkNotification *n);
 extern const char *ZkDecodeNotification(const char *data, int len, ZkNotification *n);
 
