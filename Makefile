@@ -22,6 +22,8 @@ OBJS = \
 	src/codec_fuzz.o \
 	src/quorum_config.o \
 	src/election.o \
+	src/leader.o \
+	src/learner.o \
 	src/peer_transport.o \
 	src/peer_functions.o
 

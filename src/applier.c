@@ -195,6 +195,18 @@ applier_round(MemoryContext round_cxt)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	/* a learner may have installed a snapshot (learner.c): start over */
+	if (ZkLogLockApplied() != applied)
+	{
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_cxt);
+		elog(LOG, "zkpg applier: the tree was replaced by a snapshot");
+		applier_startup();
+		return true;
+	}
+
 	txns = ZkLogRead(applied, committed, APPLY_BATCH);
 	if (txns == NIL)
 		elog(ERROR, "zkpg: committed txns after 0x%llx are missing from the log",

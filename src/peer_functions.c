@@ -2,13 +2,33 @@
  *
  * peer_functions.c
  *	  zkpg.peer_message(bytea): where peers' messages arrive.  The other
- *	  side of peer_transport.c.
+ *	  side of peer_transport.c: ZooKeeper's LearnerHandler (at the leader)
+ *	  and Learner's receiving side (at a follower or observer).
  *
- * It runs in the backend serving a peer's connection: it checks that the
- * caller may speak for a peer (superuser, or member of role zkpg_peer),
- * decodes the message as hostile input (txn_codec.c), leaves it in this
- * server's inbox for the peer worker, and answers with this server's own
- * latest notification, so that every exchange teaches both sides.
+ * It runs in the backend serving a peer's connection, one transaction per
+ * message.  It checks that the caller may speak for a peer (superuser, or
+ * member of role zkpg_peer), decodes the message as hostile input
+ * (txn_codec.c), acts on it and answers with this server's own
+ * notification and log position, so that every exchange teaches both
+ * sides.  The sender sees the answer only after this transaction has
+ * committed (synchronously): an accepted APPEND is durable when acked.
+ *
+ * At a learner (FOLLOWING or OBSERVING, and only for the leader it
+ * follows):
+ *	 LEADERINFO  accept the leader's new epoch (acceptedEpoch, durable);
+ *	 APPEND		 check that the txns follow the last logged one (after a
+ *				 TRUNC, if asked), log them, and take the commit point;
+ *	 NEWLEADER	 the log now holds the leader's history: currentEpoch;
+ *	 SNAP		 ask this server's peer worker to copy the leader's tree.
+ * At the leader:
+ *	 PING		 the sessions the learner's backends hold, still alive;
+ *	 REQUESTS	 forwarded requests, queued like local ones;
+ *	 SYNC		 nothing: the answer carries the committed zxid.
+ * Anywhere: NOTIFICATION, the election's vote, left in the inbox.
+ *
+ * What changed is published to shared memory only once the transaction
+ * has committed (peer_xact_callback): the applier must never see a
+ * committed zxid before its txn is durable here.
  *
  * IDENTIFICATION
  *	  src/peer_functions.c
@@ -17,6 +37,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -24,11 +45,35 @@
 #include "utils/timestamp.h"
 
 #include "quorum_config.h"
+#include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
+#include "txnlog.h"
 #include "zkpg.h"
 
 PG_FUNCTION_INFO_V1(zkpg_peer_message);
+
+/* to publish when this transaction commits */
+typedef struct PendingPublish
+{
+	bool		set;
+	ZkZxid		last_logged;
+	ZkZxid		committed;		/* 0: unchanged */
+	int64		accepted_epoch;
+	int64		current_epoch;	/* 0: unchanged */
+} PendingPublish;
+
+static PendingPublish pending;
+static bool callback_registered = false;
+
+static void check_peer_privilege(void);
+static void peer_xact_callback(XactEvent event, void *arg);
+static bool following(int from);
+static void on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a);
+static void on_append(const ZkPeerMessage *m, ZkPeerAnswer *a);
+static void on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a);
+static void on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a);
+static void on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a);
 
 /*
  * Superusers and members of zkpg_peer (if that role exists) may call
@@ -49,15 +94,209 @@ check_peer_privilege(void)
 			 errmsg("only superusers and members of zkpg_peer may call zkpg peer functions")));
 }
 
+static void
+peer_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && pending.set)
+	{
+		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) pending.last_logged);
+		pg_atomic_write_u64(&ZkShmem->accepted_epoch, (uint64) pending.accepted_epoch);
+		if (pending.current_epoch > 0)
+		{
+			pg_atomic_write_u64(&ZkShmem->current_epoch, (uint64) pending.current_epoch);
+			LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+			ZkShmem->synced_epoch = pending.current_epoch;
+			LWLockRelease(ZkShmem->state_lock);
+		}
+		if (pending.committed > (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid))
+		{
+			pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) pending.committed);
+			if (ZkShmem->applier_latch)
+				SetLatch(ZkShmem->applier_latch);
+		}
+		if (ZkShmem->peer_latch)
+			SetLatch(ZkShmem->peer_latch);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		memset(&pending, 0, sizeof(pending));
+}
+
+/* this server follows (or observes) server from, by its own election */
+static bool
+following(int from)
+{
+	bool		ok;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	ok = (ZkShmem->state == ZK_STATE_FOLLOWING || ZkShmem->state == ZK_STATE_OBSERVING) &&
+		ZkShmem->leader_id == from;
+	LWLockRelease(ZkShmem->state_lock);
+	return ok;
+}
+
+/* the learner's position, for an answer; called after the epoch lock */
+static void
+fill_position(ZkPeerAnswer *a, int64 accepted)
+{
+	a->accepted_epoch = accepted;
+	a->current_epoch = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
+	a->last_logged = ZkLogLastZxid();
+	a->applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
+	a->committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+}
+
+/* Discovery: take the new epoch unless a later one was accepted. */
+static void
+on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a)
+{
+	int64		accepted = ZkLogLockEpochs();
+
+	if (following(m->note.from) && m->epoch >= accepted)
+	{
+		if (m->epoch > accepted)
+			ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, m->epoch);
+		accepted = m->epoch;
+		a->ok = true;
+	}
+	fill_position(a, accepted);
+	pending.set = true;
+	pending.last_logged = a->last_logged;
+	pending.accepted_epoch = accepted;
+}
+
+/*
+ * DIFF, TRUNC, PROPOSAL and COMMIT are one message: txns that must follow
+ * prev_zxid in this log (after dropping what follows prev_zxid, for a
+ * TRUNC), and the leader's commit point.
+ */
+static void
+on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
+{
+	int64		accepted = ZkLogLockEpochs();
+	ZkZxid		last;
+	int			i;
+
+	fill_position(a, accepted);
+	if (!following(m->note.from) || m->epoch != accepted)
+		return;
+	last = a->last_logged;
+	if (m->prev_zxid != last)
+	{
+		ZkZxid		committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+
+		/* only txns never committed here may be dropped */
+		if (!(m->flags & ZK_APPEND_TRUNC) || m->prev_zxid > last ||
+			m->prev_zxid < committed || m->prev_zxid < a->applied)
+			return;
+		ZkLogTruncateAfter(m->prev_zxid);
+		if (ZkLogLastZxid() != m->prev_zxid)
+			return;				/* prev_zxid was never logged here */
+		last = m->prev_zxid;
+	}
+	if (m->n > 0)
+	{
+		StringInfo *txns = palloc(sizeof(StringInfo) * m->n);
+
+		for (i = 0; i < m->n; i++)
+		{
+			ZkRecord	txn;
+			const char *reason = ZkDecodeTxn(m->items[i], m->lens[i], &txn);
+
+			if (reason == NULL && txn.zxid != m->zxids[i])
+				reason = "txn zxid differs from its envelope";
+			if (reason != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						 errmsg("malformed zkpg peer message: txn %d: %s", i, reason)));
+			txns[i] = makeStringInfo();
+			appendBinaryStringInfo(txns[i], m->items[i], m->lens[i]);
+		}
+		ZkLogAppend(m->n, m->zxids, txns);
+		last = m->zxids[m->n - 1];
+	}
+	a->ok = true;
+	a->last_logged = last;
+	pending.set = true;
+	pending.last_logged = last;
+	pending.accepted_epoch = accepted;
+	/* commits count once this learner holds the epoch's history */
+	if ((int64) pg_atomic_read_u64(&ZkShmem->current_epoch) == m->epoch)
+		pending.committed = Min(m->committed, last);
+}
+
+/* Synchronization done: the log holds the leader's history. */
+static void
+on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a)
+{
+	int64		accepted = ZkLogLockEpochs();
+
+	fill_position(a, accepted);
+	if (!following(m->note.from) || m->epoch != accepted)
+		return;
+	ZkLogSetState(ZK_STATE_CURRENT_EPOCH, m->epoch);
+	a->ok = true;
+	a->current_epoch = m->epoch;
+	pending.set = true;
+	pending.last_logged = a->last_logged;
+	pending.accepted_epoch = accepted;
+	pending.current_epoch = m->epoch;
+}
+
+static bool
+leading_epoch(int64 epoch)
+{
+	bool		ok;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	ok = ZkShmem->state == ZK_STATE_LEADING && ZkShmem->serving && ZkShmem->epoch == epoch;
+	LWLockRelease(ZkShmem->state_lock);
+	return ok;
+}
+
+/* Forwarded requests join the leader's queue, in their order. */
+static void
+on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a)
+{
+	int			i;
+
+	if (!leading_epoch(m->epoch))
+		return;
+	for (i = 0; i < m->n; i++)
+	{
+		ZkRecord	req;
+		const char *reason = ZkDecodeRequest(m->items[i], m->lens[i], &req);
+
+		if (reason != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("malformed zkpg peer message: request %d: %s", i, reason)));
+	}
+	a->ok = ZkForwardRequests(m->n, m->items, m->lens, zk_sync_limit * zk_tick_ms);
+}
+
+static void
+on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a)
+{
+	ZkPeerTouches *t = &ZkShmem->touches[from];
+
+	if (!leading_epoch(m->epoch))
+		return;
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	t->n = Min(m->n, ZK_MAX_TOUCHES);
+	memcpy(t->sessions, m->touches, sizeof(int64) * t->n);
+	t->seq++;
+	LWLockRelease(ZkShmem->state_lock);
+	a->ok = true;
+}
+
 Datum
 zkpg_peer_message(PG_FUNCTION_ARGS)
 {
 	bytea	   *msg;
-	ZkNotification n;
-	ZkNotification mine;
+	ZkPeerMessage m;
+	ZkPeerAnswer a;
 	ZkQuorumConfig config;
 	const char *reason;
-	bool		have_mine;
 	StringInfoData out;
 	bytea	   *result;
 	int			i;
@@ -73,7 +312,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("malformed zkpg peer message: null")));
 	msg = PG_GETARG_BYTEA_PP(0);
-	reason = ZkDecodeNotification(VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg), &n);
+	reason = ZkDecodePeerMessage(VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg), &m);
 	if (reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -85,31 +324,95 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this server is not a member of a zkpg ensemble")));
 	for (i = 0; i < config.npeers; i++)
-		if (config.peers[i].id == n.from)
+		if (config.peers[i].id == m.note.from)
 			from = i;
 	if (from < 0 || from == config.my_index)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg peer message from server %d, which is not a peer of server %d",
-						n.from, zk_myid)));
+						m.note.from, zk_myid)));
 
+	if (!callback_registered)
+	{
+		RegisterXactCallback(peer_xact_callback, NULL);
+		callback_registered = true;
+	}
+	/* the sender waits for this commit; it must be durable */
+	ForceSyncCommit();
+
+	/* every message tells us the sender's state */
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->inbox[from] = n;
+	ZkShmem->inbox[from] = m.note;
 	ZkShmem->inbox_seq[from]++;
 	ZkShmem->peer_status[from].heard = true;
-	ZkShmem->peer_status[from].state = n.state;
-	ZkShmem->peer_status[from].leader = n.vote.leader;
+	ZkShmem->peer_status[from].state = m.note.state;
+	ZkShmem->peer_status[from].leader = m.note.vote.leader;
 	ZkShmem->peer_status[from].last_contact = GetCurrentTimestamp();
-	have_mine = ZkShmem->have_notification;
-	mine = ZkShmem->my_notification;
 	LWLockRelease(ZkShmem->state_lock);
+
+	memset(&a, 0, sizeof(a));
+	switch (m.type)
+	{
+		case ZK_MSG_LEADERINFO:
+			on_leaderinfo(&m, &a);
+			break;
+		case ZK_MSG_APPEND:
+			on_append(&m, &a);
+			break;
+		case ZK_MSG_NEWLEADER:
+			on_newleader(&m, &a);
+			break;
+		case ZK_MSG_SNAP:
+			if (following(m.note.from))
+			{
+				LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+				ZkShmem->snap_from = m.note.from;
+				ZkShmem->snap_epoch = m.epoch;
+				LWLockRelease(ZkShmem->state_lock);
+				a.ok = true;
+			}
+			break;
+		case ZK_MSG_REQUESTS:
+			on_requests(&m, &a);
+			break;
+		case ZK_MSG_PING:
+			on_ping(&m, from, &a);
+			break;
+		case ZK_MSG_SYNC:
+			a.ok = leading_epoch(m.epoch);
+			break;
+		case ZK_MSG_NOTIFICATION:
+			a.ok = true;
+			break;
+	}
 	if (ZkShmem->peer_latch)
 		SetLatch(ZkShmem->peer_latch);
 
-	if (!have_mine)
-		PG_RETURN_NULL();
+	/* fields not filled by a handler: this server's published position */
+	if (a.last_logged == 0)
+		a.last_logged = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
+	if (a.committed == 0)
+		a.committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+	if (a.applied == 0)
+		a.applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
+	if (a.accepted_epoch == 0)
+		a.accepted_epoch = (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch);
+	if (a.current_epoch == 0)
+		a.current_epoch = (int64) pg_atomic_read_u64(&ZkShmem->current_epoch);
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	if (ZkShmem->have_notification)
+		a.note = ZkShmem->my_notification;
+	else
+	{
+		a.note.from = zk_myid;
+		a.note.state = ZK_STATE_LOOKING;
+		a.note.vote.leader = -1;
+	}
+	LWLockRelease(ZkShmem->state_lock);
+
 	initStringInfo(&out);
-	ZkEncodeNotification(&out, &mine);
+	ZkEncodePeerAnswer(&out, &a);
 	result = palloc(VARHDRSZ + out.len);
 	SET_VARSIZE(result, VARHDRSZ + out.len);
 	memcpy(VARDATA(result), out.data, out.len);

@@ -2,18 +2,26 @@
  *
  * peer_transport.c
  *	  The peer worker's connections to the other peers: the only user of
- *	  libpq in zkpg (ZooKeeper's QuorumCnxManager).
+ *	  libpq in zkpg (ZooKeeper's QuorumCnxManager and the learners'
+ *	  sockets).
  *
  * 1. One long-lived connection per peer, opened with nonblocking libpq
  *	  (PQconnectStart/PQconnectPoll) so that an unreachable peer never
  *	  stalls the worker; a failed one is retried with exponential backoff.
- * 2. A message is a call of the peer's zkpg.peer_message(bytea); its
- *	  result is the peer's answer.  A message waiting for a busy
- *	  connection is replaced by a newer one: notifications are states,
- *	  the latest says it all.
- * 3. ZkTransportWait waits on the worker's latch and every socket in one
- *	  WaitEventSet, drives connections and hands each answer to the
- *	  caller.  A call unanswered for the timeout drops its connection.
+ * 2. A message is a call of the peer's zkpg.peer_message(bytea), sent in
+ *	  libpq's pipeline mode with a sync after each call: every call is its
+ *	  own transaction on the peer, up to MAX_IN_FLIGHT calls travel at
+ *	  once, and they are executed in the order they were sent (the FIFO
+ *	  channel ZAB needs).
+ * 3. An answer is handed to the caller when the call's sync arrives, that
+ *	  is after the peer's transaction committed: an ACK of an append means
+ *	  the txns are durable on the peer.  A call that failed, or that was
+ *	  in flight or queued when the connection broke, is handed over with
+ *	  no data, so that the caller can start over with that peer.
+ * 4. A replaceable message (an election notification) waiting to be sent
+ *	  is replaced by a newer one: notifications are states, the latest
+ *	  says it all.
+ * 5. A call unanswered for zkpg.sync_limit ticks drops the connection.
  *
  * IDENTIFICATION
  *	  src/peer_transport.c
@@ -34,14 +42,24 @@
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
+#define MAX_IN_FLIGHT	8
 
 typedef enum ConnState
 {
 	CONN_DOWN,
 	CONN_CONNECTING,
-	CONN_IDLE,
-	CONN_BUSY
+	CONN_READY
 } ConnState;
+
+typedef struct OutMessage
+{
+	int64		tag;
+	bool		replaceable;
+	StringInfo	data;
+	TimestampTz sent_at;
+	bool		failed;			/* an error result came */
+	StringInfo	answer;			/* the result row, kept until the sync */
+} OutMessage;
 
 typedef struct PeerConn
 {
@@ -49,19 +67,23 @@ typedef struct PeerConn
 	ConnState	state;
 	PostgresPollingStatusType poll;
 	TimestampTz next_attempt;
+	TimestampTz started_at;
 	int			backoff_ms;
-	TimestampTz sent_at;
-	StringInfo	pending;		/* latest message not yet sent */
+	bool		flush_pending;
+	List	   *queued;			/* OutMessage, not sent yet */
+	List	   *in_flight;		/* OutMessage, sent, oldest first */
 } PeerConn;
 
 static const ZkQuorumConfig *tconfig = NULL;
 static PeerConn conns[ZK_MAX_PEERS];
+static MemoryContext transport_cxt = NULL;
 
-static void conn_drop(int i, const char *why);
+static void conn_drop(int i, const char *why, ZkTransportAnswer answer, void *arg);
 static void conn_start(int i);
-static void conn_advance(int i);
-static void conn_send_pending(int i);
+static void conn_advance(int i, ZkTransportAnswer answer, void *arg);
+static void conn_send_queued(int i, ZkTransportAnswer answer, void *arg);
 static void conn_read(int i, ZkTransportAnswer answer, void *arg);
+static void message_free(OutMessage *m);
 
 void
 ZkTransportInit(const ZkQuorumConfig *config)
@@ -69,6 +91,9 @@ ZkTransportInit(const ZkQuorumConfig *config)
 	int			i;
 
 	tconfig = config;
+	if (transport_cxt == NULL)
+		transport_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg peer transport",
+											  ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < ZK_MAX_PEERS; i++)
 	{
 		memset(&conns[i], 0, sizeof(PeerConn));
@@ -80,24 +105,79 @@ ZkTransportInit(const ZkQuorumConfig *config)
 bool
 ZkTransportConnected(int i)
 {
-	return conns[i].state == CONN_IDLE || conns[i].state == CONN_BUSY;
+	return conns[i].state == CONN_READY;
+}
+
+int
+ZkTransportPending(int i)
+{
+	return list_length(conns[i].queued) + list_length(conns[i].in_flight);
 }
 
 static void
-conn_drop(int i, const char *why)
+message_free(OutMessage *m)
 {
+	if (m->data)
+	{
+		pfree(m->data->data);
+		pfree(m->data);
+	}
+	if (m->answer)
+	{
+		pfree(m->answer->data);
+		pfree(m->answer);
+	}
+	pfree(m);
+}
+
+/*
+ * Close the connection; every message in flight or queued fails, except
+ * a replaceable one, which waits for the next connection.
+ */
+static void
+conn_drop(int i, const char *why, ZkTransportAnswer answer, void *arg)
+{
+	List	   *failed;
+	List	   *kept = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
 	if (conns[i].conn != NULL)
 	{
-		if (why != NULL && conns[i].state != CONN_CONNECTING)
+		if (why != NULL && conns[i].state == CONN_READY)
 			elog(LOG, "zkpg lost its connection to server %d: %s",
 				 tconfig->peers[i].id, why);
 		PQfinish(conns[i].conn);
 	}
 	conns[i].conn = NULL;
 	conns[i].state = CONN_DOWN;
+	conns[i].flush_pending = false;
 	conns[i].next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														conns[i].backoff_ms);
 	conns[i].backoff_ms = Min(conns[i].backoff_ms * 2, BACKOFF_MAX_MS);
+
+	old = MemoryContextSwitchTo(transport_cxt);
+	failed = list_concat(conns[i].in_flight, conns[i].queued);
+	conns[i].in_flight = NIL;
+	conns[i].queued = NIL;
+	MemoryContextSwitchTo(old);
+	foreach(lc, failed)
+	{
+		OutMessage *m = lfirst(lc);
+
+		if (m->replaceable && m->data != NULL)
+		{
+			old = MemoryContextSwitchTo(transport_cxt);
+			kept = lappend(kept, m);
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		if (answer)
+			answer(i, m->tag, NULL, 0, arg);
+		message_free(m);
+	}
+	list_free(failed);
+	conns[i].queued = kept;
 }
 
 static void
@@ -107,89 +187,130 @@ conn_start(int i)
 	char	   *conninfo;
 
 	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg peer %d' "
-						"connect_timeout=%d %s",
+						"connect_timeout=%d keepalives_idle=5 keepalives_interval=2 "
+						"keepalives_count=3 %s",
 						peer->host, peer->port, zk_database, zk_myid,
-						Max(1, zk_sync_limit * zk_tick_ms / 1000),
+						Max(2, zk_sync_limit * zk_tick_ms / 1000),
 						zk_peer_conninfo ? zk_peer_conninfo : "");
 	conns[i].conn = PQconnectStart(conninfo);
 	pfree(conninfo);
+	conns[i].started_at = GetCurrentTimestamp();
 	if (conns[i].conn == NULL || PQstatus(conns[i].conn) == CONNECTION_BAD)
 	{
-		conn_drop(i, NULL);
+		conn_drop(i, NULL, NULL, NULL);
 		return;
 	}
 	conns[i].state = CONN_CONNECTING;
 	conns[i].poll = PGRES_POLLING_WRITING;
-	conns[i].sent_at = GetCurrentTimestamp();
 }
 
 static void
-conn_advance(int i)
+conn_advance(int i, ZkTransportAnswer answer, void *arg)
 {
 	conns[i].poll = PQconnectPoll(conns[i].conn);
 	if (conns[i].poll == PGRES_POLLING_FAILED)
-		conn_drop(i, NULL);
+		conn_drop(i, NULL, answer, arg);
 	else if (conns[i].poll == PGRES_POLLING_OK)
 	{
-		if (PQsetnonblocking(conns[i].conn, 1) != 0)
+		if (PQsetnonblocking(conns[i].conn, 1) != 0 ||
+			PQenterPipelineMode(conns[i].conn) != 1)
 		{
-			conn_drop(i, "cannot make the connection nonblocking");
+			conn_drop(i, "cannot enter pipeline mode", answer, arg);
 			return;
 		}
-		conns[i].state = CONN_IDLE;
+		conns[i].state = CONN_READY;
 		conns[i].backoff_ms = BACKOFF_MIN_MS;
-		elog(LOG, "zkpg connected to server %d", tconfig->peers[i].id);
-		conn_send_pending(i);
+		elog(DEBUG1, "zkpg connected to server %d", tconfig->peers[i].id);
+		conn_send_queued(i, answer, arg);
 	}
 }
 
 /*
- * Queue msg for peer i; it replaces any message not sent yet.
+ * Queue msg for peer i.  A replaceable message replaces a replaceable one
+ * not sent yet.  Other messages are refused (false) while the connection
+ * is not up: the caller starts over with that peer once it is.
  */
-void
-ZkTransportSend(int i, StringInfo msg)
+bool
+ZkTransportSend(int i, StringInfo msg, int64 tag, bool replaceable)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContext old;
+	OutMessage *m;
+	ListCell   *lc;
 
-	if (conns[i].pending != NULL)
+	if (!replaceable && conns[i].state != CONN_READY)
+		return false;
+	if (replaceable)
 	{
-		pfree(conns[i].pending->data);
-		pfree(conns[i].pending);
+		foreach(lc, conns[i].queued)
+		{
+			m = lfirst(lc);
+			if (m->replaceable)
+			{
+				conns[i].queued = foreach_delete_current(conns[i].queued, lc);
+				message_free(m);
+			}
+		}
 	}
-	conns[i].pending = makeStringInfo();
-	appendBinaryStringInfo(conns[i].pending, msg->data, msg->len);
+	old = MemoryContextSwitchTo(transport_cxt);
+	m = palloc0(sizeof(OutMessage));
+	m->tag = tag;
+	m->replaceable = replaceable;
+	m->data = makeStringInfo();
+	appendBinaryStringInfo(m->data, msg->data, msg->len);
+	conns[i].queued = lappend(conns[i].queued, m);
 	MemoryContextSwitchTo(old);
-	if (conns[i].state == CONN_IDLE)
-		conn_send_pending(i);
+	if (conns[i].state == CONN_READY)
+		conn_send_queued(i, NULL, NULL);
+	return true;
 }
 
 static void
-conn_send_pending(int i)
+conn_send_queued(int i, ZkTransportAnswer answer, void *arg)
 {
-	const char *values[1];
-	int			lengths[1];
+	Oid			types[1] = {17 /* bytea */};
 	int			formats[1] = {1};
-	Oid			types[1] = {17};	/* bytea */
+	MemoryContext old = MemoryContextSwitchTo(transport_cxt);
 
-	if (conns[i].state != CONN_IDLE || conns[i].pending == NULL)
-		return;
-	values[0] = conns[i].pending->data;
-	lengths[0] = conns[i].pending->len;
-	if (!PQsendQueryParams(conns[i].conn, "SELECT zkpg.peer_message($1)", 1, types,
-						   values, lengths, formats, 1))
+	while (conns[i].state == CONN_READY && conns[i].queued != NIL &&
+		   list_length(conns[i].in_flight) < MAX_IN_FLIGHT)
 	{
-		conn_drop(i, PQerrorMessage(conns[i].conn));
-		return;
+		OutMessage *m = linitial(conns[i].queued);
+		const char *values[1];
+		int			lengths[1];
+
+		values[0] = m->data->data;
+		lengths[0] = m->data->len;
+		if (!PQsendQueryParams(conns[i].conn, "SELECT zkpg.peer_message($1)", 1, types,
+							   values, lengths, formats, 1) ||
+			!PQpipelineSync(conns[i].conn))
+		{
+			MemoryContextSwitchTo(old);
+			conn_drop(i, PQerrorMessage(conns[i].conn), answer, arg);
+			return;
+		}
+		conns[i].queued = list_delete_first(conns[i].queued);
+		pfree(m->data->data);
+		pfree(m->data);
+		m->data = NULL;
+		m->sent_at = GetCurrentTimestamp();
+		conns[i].in_flight = lappend(conns[i].in_flight, m);
 	}
-	pfree(conns[i].pending->data);
-	pfree(conns[i].pending);
-	conns[i].pending = NULL;
-	conns[i].state = CONN_BUSY;
-	conns[i].sent_at = GetCurrentTimestamp();
-	if (PQflush(conns[i].conn) < 0)
-		conn_drop(i, PQerrorMessage(conns[i].conn));
+	MemoryContextSwitchTo(old);
+	if (conns[i].state == CONN_READY)
+	{
+		int			r = PQflush(conns[i].conn);
+
+		if (r < 0)
+			conn_drop(i, PQerrorMessage(conns[i].conn), answer, arg);
+		else
+			conns[i].flush_pending = (r == 1);
+	}
 }
 
+/*
+ * Read what has arrived.  A call's results are its row (or an error),
+ * a NULL, then the sync: the answer is handed over at the sync.
+ */
 static void
 conn_read(int i, ZkTransportAnswer answer, void *arg)
 {
@@ -197,27 +318,53 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 
 	if (!PQconsumeInput(conn))
 	{
-		conn_drop(i, PQerrorMessage(conn));
+		conn_drop(i, PQerrorMessage(conn), answer, arg);
 		return;
 	}
-	while (conns[i].state == CONN_BUSY && !PQisBusy(conn))
+	while (conns[i].in_flight != NIL && !PQisBusy(conn))
 	{
+		OutMessage *m = linitial(conns[i].in_flight);
 		PGresult   *res = PQgetResult(conn);
+		MemoryContext old;
 
 		if (res == NULL)
+			continue;
+		switch (PQresultStatus(res))
 		{
-			conns[i].state = CONN_IDLE;
-			conn_send_pending(i);
-			break;
+			case PGRES_TUPLES_OK:
+				if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) && m->answer == NULL)
+				{
+					old = MemoryContextSwitchTo(transport_cxt);
+					m->answer = makeStringInfo();
+					appendBinaryStringInfo(m->answer, PQgetvalue(res, 0, 0),
+										   PQgetlength(res, 0, 0));
+					MemoryContextSwitchTo(old);
+				}
+				else
+					m->failed = true;
+				break;
+			case PGRES_PIPELINE_SYNC:
+				conns[i].in_flight = list_delete_first(conns[i].in_flight);
+				if (m->failed || m->answer == NULL)
+					answer(i, m->tag, NULL, 0, arg);
+				else
+					answer(i, m->tag, m->answer->data, m->answer->len, arg);
+				message_free(m);
+				break;
+			case PGRES_PIPELINE_ABORTED:
+				m->failed = true;
+				break;
+			default:
+				if (!m->failed)
+					elog(DEBUG1, "zkpg server %d refused a peer message: %s",
+						 tconfig->peers[i].id, PQresultErrorMessage(res));
+				m->failed = true;
+				break;
 		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-			!PQgetisnull(res, 0, 0))
-			answer(i, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), arg);
-		else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			elog(LOG, "zkpg server %d refused a peer message: %s",
-				 tconfig->peers[i].id, PQresultErrorMessage(res));
 		PQclear(res);
 	}
+	if (conns[i].state == CONN_READY)
+		conn_send_queued(i, answer, arg);
 }
 
 /*
@@ -241,24 +388,28 @@ ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg)
 	for (i = 0; i < tconfig->npeers; i++)
 	{
 		int			pos;
+		uint32		wanted;
 
 		if (i == tconfig->my_index)
 			continue;
 		if (conns[i].state == CONN_DOWN && now >= conns[i].next_attempt)
 			conn_start(i);
-		if (conns[i].state == CONN_BUSY &&
-			TimestampDifferenceExceeds(conns[i].sent_at, now, call_timeout))
-			conn_drop(i, "no answer within zkpg.sync_limit ticks");
+		if (conns[i].state == CONN_READY && conns[i].in_flight != NIL &&
+			TimestampDifferenceExceeds(((OutMessage *) linitial(conns[i].in_flight))->sent_at,
+									   now, call_timeout))
+			conn_drop(i, "no answer within zkpg.sync_limit ticks", answer, arg);
 		if (conns[i].state == CONN_CONNECTING &&
-			TimestampDifferenceExceeds(conns[i].sent_at, now, call_timeout))
-			conn_drop(i, NULL);
-		if (conns[i].state == CONN_DOWN || conns[i].state == CONN_IDLE)
+			TimestampDifferenceExceeds(conns[i].started_at, now, call_timeout))
+			conn_drop(i, NULL, answer, arg);
+		if (conns[i].state == CONN_DOWN)
 			continue;
-		pos = AddWaitEventToSet(set,
-								conns[i].state == CONN_CONNECTING &&
-								conns[i].poll == PGRES_POLLING_WRITING ?
-								WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
-								PQsocket(conns[i].conn), NULL, NULL);
+		if (conns[i].state == CONN_CONNECTING)
+			wanted = conns[i].poll == PGRES_POLLING_WRITING ?
+				WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
+		else
+			wanted = WL_SOCKET_READABLE |
+				(conns[i].flush_pending ? WL_SOCKET_WRITEABLE : 0);
+		pos = AddWaitEventToSet(set, wanted, PQsocket(conns[i].conn), NULL, NULL);
 		owner[pos] = i;
 	}
 
@@ -274,10 +425,30 @@ ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg)
 		}
 		peer = owner[events[i].pos];
 		if (conns[peer].state == CONN_CONNECTING)
-			conn_advance(peer);
-		else if (conns[peer].state == CONN_BUSY)
-			conn_read(peer, answer, arg);
+			conn_advance(peer, answer, arg);
+		else if (conns[peer].state == CONN_READY)
+		{
+			if (events[i].events & WL_SOCKET_WRITEABLE)
+				conn_send_queued(peer, answer, arg);
+			if (conns[peer].state == CONN_READY &&
+				(events[i].events & WL_SOCKET_READABLE))
+				conn_read(peer, answer, arg);
+		}
 	}
 	FreeWaitEventSet(set);
 }
 
+/*
+ * Drop peer i's connection (and fail what it carries), e.g. when a new
+ * leadership must not share a pipeline with the old one.
+ */
+void
+ZkTransportReset(int i, ZkTransportAnswer answer, void *arg)
+{
+	if (conns[i].state != CONN_DOWN)
+	{
+		conn_drop(i, NULL, answer, arg);
+		conns[i].next_attempt = 0;
+		conns[i].backoff_ms = BACKOFF_MIN_MS;
+	}
+}

@@ -14,13 +14,19 @@
 #include "lib/stringinfo.h"
 #include "quorum_config.h"
 
-/* called with each answer: peer index, bytes */
-typedef void (*ZkTransportAnswer) (int peer, const char *data, int len, void *arg);
+/*
+ * Called with each answer: peer index, the tag given to ZkTransportSend,
+ * and the answer's bytes, or NULL when the call failed or was lost.
+ */
+typedef void (*ZkTransportAnswer) (int peer, int64 tag, const char *data, int len,
+								   void *arg);
 
 /* called by the peer worker */
 extern void ZkTransportInit(const ZkQuorumConfig *config);
-extern void ZkTransportSend(int peer, StringInfo msg);
+extern bool ZkTransportSend(int peer, StringInfo msg, int64 tag, bool replaceable);
 extern void ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg);
 extern bool ZkTransportConnected(int peer);
+extern int	ZkTransportPending(int peer);
+extern void ZkTransportReset(int peer, ZkTransportAnswer answer, void *arg);
 
 #endif							/* ZKPG_PEER_TRANSPORT_H */

@@ -48,6 +48,7 @@
 #include "quorum_config.h"
 #include "datatree.h"
 #include "prep_processor.h"
+#include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
@@ -65,25 +66,20 @@ static void peer_recover(void);
 static void peer_close_owned_sessions(void);
 static void peer_process_batch(List *requests);
 static void peer_set_state(ZkServerState state, bool serving);
-static void peer_housekeeping(void);
-static bool session_holder_alive(int64 session_id);
 static StringInfo encode_server_request(ZkRecord *req);
 
 static TimestampTz last_container_check = 0;
 
 /* ensemble */
-static ZkQuorumConfig qconfig;
+ZkQuorumConfig ZkQuorum;
 static ZkElection election;
+static ZkNotification my_note;
 static int64 logicalclock = 0;
 static uint64 inbox_seen[ZK_MAX_PEERS];
 
 static void ensemble_main(void) pg_attribute_noreturn();
-static void ensemble_publish(const ZkNotification *n, ZkServerState state, int leader);
-static void ensemble_broadcast(const ZkNotification *n, int only);
-static void ensemble_answer(int peer, const char *data, int len, void *arg);
-static List *ensemble_wait(long timeout_ms);
 static void ensemble_look(void);
-static void ensemble_hold(void);
+static void load_position(void);
 
 static void
 peer_set_state(ZkServerState state, bool serving)
@@ -198,10 +194,14 @@ peer_close_owned_sessions(void)
 }
 
 /*
- * Requests -> txns -> log, committed durably as one batch.
+ * Requests -> txns -> log, committed durably as one batch; zxids are
+ * (epoch, ++*counter).  propose, if given, sees the txns before they are
+ * logged here: the leader sends them to the learners first, so that their
+ * log writes overlap ours.  Returns the last zxid logged, 0 if none.
  */
-static void
-peer_process_batch(List *requests)
+ZkZxid
+ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
+				   ZkProposeHook propose, void *arg)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	int			n = list_length(requests);
@@ -210,10 +210,6 @@ peer_process_batch(List *requests)
 	int			ntxns = 0;
 	TimestampTz now;
 	ListCell   *lc;
-
-	/* never let the counter wrap into the next epoch */
-	if (zxid_counter > UINT32_MAX - (uint32) n - 1)
-		peer_new_epoch();
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -234,23 +230,42 @@ peer_process_batch(List *requests)
 			elog(WARNING, "zkpg dropped a malformed request: %s", reason);
 			continue;
 		}
-		zxids[ntxns] = ZK_ZXID(current_epoch, ++zxid_counter);
+		zxids[ntxns] = ZK_ZXID(epoch, ++(*counter));
 		ZkPrepRequest(&req, zxids[ntxns], now, &txn);
 		txns[ntxns] = makeStringInfo();
 		ZkEncodeTxn(txns[ntxns], &txn);
 		ntxns++;
 	}
 	if (ntxns > 0)
+	{
+		if (propose)
+			propose(ntxns, zxids, txns, arg);
 		ZkLogAppend(ntxns, zxids, txns);
+	}
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(caller);
 
-	if (ntxns > 0)
+	if (ntxns == 0)
+		return 0;
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) zxids[ntxns - 1]);
+	return zxids[ntxns - 1];
+}
+
+/* standalone: what is logged is committed */
+static void
+peer_process_batch(List *requests)
+{
+	ZkZxid		last;
+
+	/* never let the counter wrap into the next epoch */
+	if (zxid_counter > UINT32_MAX - (uint32) list_length(requests) - 1)
+		peer_new_epoch();
+	last = ZkPeerProcessBatch(requests, current_epoch, &zxid_counter, NULL, NULL);
+	if (last != 0)
 	{
-		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) zxids[ntxns - 1]);
-		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) zxids[ntxns - 1]);
+		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) last);
 		if (ZkShmem->applier_latch)
 			SetLatch(ZkShmem->applier_latch);
 	}
@@ -270,8 +285,8 @@ encode_server_request(ZkRecord *req)
  * Is the backend holding this session alive and running?  A stopped
  * process (SIGSTOP, a debugger) is a client that stopped heartbeating.
  */
-static bool
-session_holder_alive(int64 session_id)
+bool
+ZkSessionHolderAlive(int64 session_id)
 {
 	int			pid = ZkSessionHolderPid(session_id);
 	char		path[64];
@@ -297,12 +312,13 @@ session_holder_alive(int64 session_id)
 }
 
 /*
- * Once a tick: touch the sessions whose holders are alive, expire the
+ * Once a tick, at the leader: touch the sessions whose holders here are
+ * alive (learners' sessions are touched from their pings), expire the
  * others after their timeout, and now and then delete empty containers
- * and expired TTL nodes.
+ * and expired TTL nodes.  Returns the requests to submit.
  */
-static void
-peer_housekeeping(void)
+List *
+ZkPeerHousekeeping(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	List	   *requests = NIL;
@@ -312,7 +328,7 @@ peer_housekeeping(void)
 	{
 		int64		sid = *(int64 *) lfirst(lc);
 
-		if (session_holder_alive(sid))
+		if (ZkSessionHolderAlive(sid))
 			ZkPrepTouchSession(sid, now);
 	}
 	foreach(lc, ZkPrepExpiredSessions(now))
@@ -352,91 +368,146 @@ peer_housekeeping(void)
 			requests = lappend(requests, encode_server_request(&req));
 		}
 	}
-	if (requests != NIL)
-		peer_process_batch(requests);
+	return requests;
+}
+
+/*
+ * A closeSession for each session this server owns whose backend is
+ * gone: after a restart, those of the previous run.
+ */
+List *
+ZkPeerStaleSessionCloses(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *requests = NIL;
+	List	   *rows;
+	ListCell   *lc;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	rows = ZkTreeSessions(ZkTreeMain());
+	foreach(lc, rows)
+	{
+		ZkSessionRow *row = lfirst(lc);
+		ZkRecord	req;
+		MemoryContext old;
+
+		if (row->owner != zk_myid || ZkSessionHolderAlive(row->session_id))
+			continue;
+		memset(&req, 0, sizeof(req));
+		req.session_id = ZK_SERVER_SESSION;
+		req.type = ZK_OP_CLOSESESSION;
+		req.target_session = row->session_id;
+		old = MemoryContextSwitchTo(caller);
+		requests = lappend(requests, encode_server_request(&req));
+		MemoryContextSwitchTo(old);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	return requests;
 }
 
 /*
  * The ensemble: this server's state machine (QuorumPeer.run).  Elections
  * are FastLeaderElection (election.c) over the peer transport; once a
- * leader is decided, followers ping it every tick and go back to LOOKING
- * when it stays silent for zkpg.sync_limit ticks, and a leader steps down
- * when it has not heard from a quorum for as long.  Replication (ZAB's
- * discovery, synchronization and broadcast) is not in this version: an
- * ensemble member elects, but does not serve requests (ZK004).
+ * leader is decided, leader.c or learner.c runs ZAB until the role ends,
+ * and the server looks again.
  */
-static void
-ensemble_publish(const ZkNotification *n, ZkServerState state, int leader)
+void
+ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch)
 {
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->my_notification = *n;
+	ZkShmem->my_notification = my_note;
 	ZkShmem->have_notification = true;
 	ZkShmem->state = state;
-	ZkShmem->serving = false;
+	ZkShmem->serving = serving;
 	ZkShmem->leader_id = leader;
-	ZkShmem->epoch = current_epoch;
+	ZkShmem->epoch = epoch;
 	LWLockRelease(ZkShmem->state_lock);
-}
-
-/* send n to every peer, or to peer index only */
-static void
-ensemble_broadcast(const ZkNotification *n, int only)
-{
-	StringInfoData buf;
-	int			i;
-
-	initStringInfo(&buf);
-	ZkEncodeNotification(&buf, n);
-	for (i = 0; i < qconfig.npeers; i++)
-		if (i != qconfig.my_index && (only < 0 || only == i))
-			ZkTransportSend(i, &buf);
-	pfree(buf.data);
-}
-
-/* an answer to one of our messages: the peer's own notification */
-static void
-ensemble_answer(int peer, const char *data, int len, void *arg)
-{
-	List	  **received = (List **) arg;
-	ZkNotification *n = palloc(sizeof(ZkNotification));
-	const char *reason = ZkDecodeNotification(data, len, n);
-
-	if (reason != NULL || n->from != qconfig.peers[peer].id)
-	{
-		elog(LOG, "zkpg ignored a malformed answer from server %d: %s",
-			 qconfig.peers[peer].id, reason ? reason : "wrong sender");
-		return;
-	}
-	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->peer_status[peer].heard = true;
-	ZkShmem->peer_status[peer].state = n->state;
-	ZkShmem->peer_status[peer].leader = n->vote.leader;
-	ZkShmem->peer_status[peer].last_contact = GetCurrentTimestamp();
-	LWLockRelease(ZkShmem->state_lock);
-	*received = lappend(*received, n);
 }
 
 /*
- * Wait for answers and messages; return every notification received.
+ * Send a message of this server (it carries our latest notification);
+ * the answer comes back from ZkPeerWait with tag = type | value << 8.
  */
-static List *
-ensemble_wait(long timeout_ms)
+bool
+ZkPeerSend(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m)
+{
+	StringInfoData buf;
+	bool		sent;
+
+	m->type = type;
+	m->note = my_note;
+	initStringInfo(&buf);
+	ZkEncodePeerMessage(&buf, m);
+	sent = ZkTransportSend(peer, &buf, (int64) type | (value << 8),
+						   type == ZK_MSG_NOTIFICATION);
+	pfree(buf.data);
+	return sent;
+}
+
+/* an answer to one of our messages, or the news that it failed */
+static void
+collect_answer(int peer, int64 tag, const char *data, int len, void *arg)
+{
+	List	  **received = (List **) arg;
+	ZkReceived *r = palloc0(sizeof(ZkReceived));
+
+	r->peer = peer;
+	r->type = (ZkPeerMsgType) (tag & 0xFF);
+	r->value = tag >> 8;
+	if (data != NULL)
+	{
+		const char *reason = ZkDecodePeerAnswer(data, len, &r->answer);
+
+		if (reason == NULL && r->answer.note.from != ZkQuorum.peers[peer].id)
+			reason = "wrong sender";
+		if (reason != NULL)
+			elog(LOG, "zkpg ignored a malformed answer from server %d: %s",
+				 ZkQuorum.peers[peer].id, reason);
+		else
+			r->answered = true;
+	}
+	if (r->answered)
+	{
+		LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+		ZkShmem->peer_status[peer].heard = true;
+		ZkShmem->peer_status[peer].state = r->answer.note.state;
+		ZkShmem->peer_status[peer].leader = r->answer.note.vote.leader;
+		ZkShmem->peer_status[peer].last_contact = GetCurrentTimestamp();
+		LWLockRelease(ZkShmem->state_lock);
+	}
+	*received = lappend(*received, r);
+}
+
+/*
+ * Wait for answers and messages.  Returns the answers (and failed calls)
+ * as ZkReceived, and the notifications peers sent us since the last call
+ * as ZkReceived of type ZK_MSG_NOTIFICATION with answered = false and
+ * the note in answer.note.
+ */
+List *
+ZkPeerWait(long timeout_ms)
 {
 	List	   *received = NIL;
 	int			i;
 
-	ZkTransportWait(timeout_ms, ensemble_answer, &received);
+	ZkTransportWait(timeout_ms, collect_answer, &received);
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	for (i = 0; i < qconfig.npeers; i++)
+	for (i = 0; i < ZkQuorum.npeers; i++)
 	{
 		ZkShmem->peer_status[i].connected = ZkTransportConnected(i);
 		if (ZkShmem->inbox_seq[i] != inbox_seen[i])
 		{
-			ZkNotification *n = palloc(sizeof(ZkNotification));
+			ZkReceived *r = palloc0(sizeof(ZkReceived));
 
-			*n = ZkShmem->inbox[i];
+			r->peer = i;
+			r->type = ZK_MSG_NOTIFICATION;
+			r->inbox = true;
+			r->answer.note = ZkShmem->inbox[i];
 			inbox_seen[i] = ZkShmem->inbox_seq[i];
-			received = lappend(received, n);
+			received = lappend(received, r);
 		}
 	}
 	LWLockRelease(ZkShmem->state_lock);
@@ -444,40 +515,80 @@ ensemble_wait(long timeout_ms)
 	return received;
 }
 
+/* drop every connection, failing what they carry: a new role starts clean */
+void
+ZkPeerResetConnections(void)
+{
+	List	   *lost = NIL;
+	int			i;
+
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index)
+			ZkTransportReset(i, collect_answer, &lost);
+	list_free_deep(lost);
+}
+
+/* our durable position, as the election needs it */
+static void
+load_position(void)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	current_epoch = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
+	pg_atomic_write_u64(&ZkShmem->current_epoch, (uint64) current_epoch);
+	pg_atomic_write_u64(&ZkShmem->accepted_epoch,
+						(uint64) ZkLogGetState(ZK_STATE_ACCEPTED_EPOCH));
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) ZkLogLastZxid());
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
 /* LOOKING: run FastLeaderElection until it decides */
 static void
 ensemble_look(void)
 {
-	ZkNotification n;
+	ZkPeerMessage m;
 	TimestampTz last = GetCurrentTimestamp();
 	TimestampTz last_sent;
+	int			i;
 
-	ZkElectionStart(&election, &qconfig, (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid),
+	load_position();
+	ZkElectionStart(&election, &ZkQuorum, (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid),
 					current_epoch, logicalclock);
-	ZkElectionNotification(&election, &n);
-	ensemble_publish(&n, ZK_STATE_LOOKING, -1);
-	ensemble_broadcast(&n, -1);
+	ZkElectionNotification(&election, &my_note);
+	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, current_epoch);
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index)
+			(void) ZkPeerSend(i, ZK_MSG_NOTIFICATION, 0, &m);
 	last_sent = last;
 
 	while (!election.decided)
 	{
-		List	   *received = ensemble_wait(50);
+		List	   *received = ZkPeerWait(50);
 		ListCell   *lc;
 		bool		changed = false;
 		TimestampTz now;
 
 		foreach(lc, received)
-			changed |= ZkElectionReceive(&election, lfirst(lc));
+		{
+			ZkReceived *r = lfirst(lc);
+
+			if (r->answered || r->inbox)
+				changed |= ZkElectionReceive(&election, &r->answer.note);
+		}
 		now = GetCurrentTimestamp();
 		ZkElectionAdvance(&election, (int) TimestampDifferenceMilliseconds(last, now));
 		last = now;
 		if (changed || election.decided ||
 			TimestampDifferenceExceeds(last_sent, now, 4 * 50))
 		{
-			ZkElectionNotification(&election, &n);
-			ensemble_publish(&n, election.decided ? election.result : ZK_STATE_LOOKING,
-							 election.decided ? election.leader : -1);
-			ensemble_broadcast(&n, -1);
+			ZkElectionNotification(&election, &my_note);
+			ZkPeerPublish(election.decided ? election.result : ZK_STATE_LOOKING, false,
+						  election.decided ? election.leader : -1, current_epoch);
+			for (i = 0; i < ZkQuorum.npeers; i++)
+				if (i != ZkQuorum.my_index)
+					(void) ZkPeerSend(i, ZK_MSG_NOTIFICATION, 0, &m);
 			last_sent = now;
 		}
 		list_free_deep(received);
@@ -489,98 +600,43 @@ ensemble_look(void)
 					(long long) logicalclock)));
 }
 
-/*
- * FOLLOWING, OBSERVING or LEADING: hold the role while the leader, or a
- * quorum, is heard from within zkpg.sync_limit ticks.
- */
-static void
-ensemble_hold(void)
-{
-	ZkNotification n;
-	int			leader_index = -1;
-	TimestampTz start = GetCurrentTimestamp();
-	TimestampTz leader_seen = start;
-	long		limit_ms = (long) zk_sync_limit * zk_tick_ms;
-	int			i;
-
-	ZkElectionNotification(&election, &n);
-	for (i = 0; i < qconfig.npeers; i++)
-		if (qconfig.peers[i].id == election.leader)
-			leader_index = i;
-
-	for (;;)
-	{
-		List	   *received;
-		ListCell   *lc;
-		TimestampTz now;
-
-		if (election.result != ZK_STATE_LEADING)
-			ensemble_broadcast(&n, leader_index);	/* the ping */
-		received = ensemble_wait(zk_tick_ms);
-		now = GetCurrentTimestamp();
-
-		if (election.result != ZK_STATE_LEADING)
-		{
-			foreach(lc, received)
-			{
-				ZkNotification *m = lfirst(lc);
-
-				if (m->from != election.leader)
-					continue;
-				if (m->state != ZK_STATE_LEADING || m->vote.leader != election.leader)
-				{
-					elog(LOG, "zkpg leader %d no longer leads", election.leader);
-					return;
-				}
-				leader_seen = now;
-			}
-			if (TimestampDifferenceExceeds(leader_seen, now, limit_ms))
-			{
-				elog(LOG, "zkpg heard nothing from leader %d for %ld ms", election.leader, limit_ms);
-				return;
-			}
-		}
-		else if (TimestampDifferenceExceeds(start, now, (long) zk_init_limit * zk_tick_ms))
-		{
-			int			voters = qconfig.peers[qconfig.my_index].observer ? 0 : 1;
-
-			LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
-			for (i = 0; i < qconfig.npeers; i++)
-			{
-				ZkPeerStatus *st = &ZkShmem->peer_status[i];
-
-				if (i != qconfig.my_index && !qconfig.peers[i].observer && st->heard &&
-					st->state == ZK_STATE_FOLLOWING && st->leader == zk_myid &&
-					!TimestampDifferenceExceeds(st->last_contact, now, limit_ms))
-					voters++;
-			}
-			LWLockRelease(ZkShmem->state_lock);
-			if (!ZkIsQuorum(&qconfig, voters))
-			{
-				elog(LOG, "zkpg leader %d lost its quorum; stepping down", zk_myid);
-				return;
-			}
-		}
-		list_free_deep(received);
-	}
-}
-
 static void
 ensemble_main(void)
 {
 	ZkWorkerWaitForExtension();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	current_epoch = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
-	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) ZkLogLastZxid());
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	ZkTransportInit(&ZkQuorum);
+	memset(&my_note, 0, sizeof(my_note));
+	my_note.from = zk_myid;
+	my_note.state = ZK_STATE_LOOKING;
+	my_note.vote.leader = -1;
 
-	ZkTransportInit(&qconfig);
+	/* the tree must reflect the applied zxid before we take part */
+	load_position();
+	pg_atomic_write_u64(&ZkShmem->committed_zxid, 0);
+	for (;;)
+	{
+		bool		ready;
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		ready = ZkShmem->applier_ready;
+		LWLockRelease(ZkShmem->state_lock);
+		if (ready)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		ZkWorkerCheckSignals();
+	}
+	pg_atomic_write_u64(&ZkShmem->committed_zxid,
+						pg_atomic_read_u64(&ZkShmem->applied_zxid));
+
 	for (;;)
 	{
 		ensemble_look();
-		ensemble_hold();
+		if (election.result == ZK_STATE_LEADING)
+			ZkLead(&election);
+		else
+			ZkLearn(&election);
 	}
 }
 
@@ -602,7 +658,7 @@ ZkQuorumPeerMain(Datum arg)
 
 	/* a bad configuration is logged once; the worker then stays idle */
 	{
-		const char *reason = ZkParseQuorumConfig(zk_servers, zk_myid, &qconfig);
+		const char *reason = ZkParseQuorumConfig(zk_servers, zk_myid, &ZkQuorum);
 
 		if (reason != NULL)
 		{
@@ -618,7 +674,7 @@ ZkQuorumPeerMain(Datum arg)
 				ZkWorkerCheckSignals();
 			}
 		}
-		if (qconfig.my_index >= 0)
+		if (ZkQuorum.my_index >= 0)
 			ensemble_main();
 	}
 
@@ -646,7 +702,10 @@ ZkQuorumPeerMain(Datum arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
-			peer_housekeeping();
+			List	   *chores = ZkPeerHousekeeping();
+
+			if (chores != NIL)
+				peer_process_batch(chores);
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}
 		MemoryContextSwitchTo(old);

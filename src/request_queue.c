@@ -165,6 +165,54 @@ ZkWaitUntilServing(TimestampTz deadline)
 }
 
 /*
+ * What the leader has committed by now: on the leader or a standalone
+ * server, its own committed zxid; on a learner, the answer to a SYNC the
+ * peer worker sends the leader after this call began (learner.c).
+ */
+ZkZxid
+ZkLeaderCommittedZxid(TimestampTz deadline)
+{
+	ZkServerState state;
+	uint64		ticket;
+	ZkZxid		zxid = 0;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	state = ZkShmem->state;
+	ticket = ++ZkShmem->sync_requested;
+	LWLockRelease(ZkShmem->state_lock);
+	if (state != ZK_STATE_FOLLOWING && state != ZK_STATE_OBSERVING)
+		return (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+
+	wake_peer();
+	ConditionVariablePrepareToSleep(&ZkShmem->sync_cv);
+	for (;;)
+	{
+		bool		done;
+		long		remaining;
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		done = ZkShmem->sync_answered >= ticket;
+		zxid = ZkShmem->sync_zxid;
+		LWLockRelease(ZkShmem->state_lock);
+		if (done)
+			break;
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining <= 0)
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
+					 errmsg("zk_sync did not complete within %d ms", zk_request_timeout_ms),
+					 errdetail("The leader did not answer.")));
+		}
+		(void) ConditionVariableTimedSleep(&ZkShmem->sync_cv, Min(remaining, 100),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return zxid;
+}
+
+/*
  * Submit a request of this backend's session and wait for its result.
  * Throws ZK004 when the server does not serve, ZK007 on timeout.
  */
@@ -268,6 +316,26 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 	if (ok)
 		wake_peer();
 	return ok;
+}
+
+/*
+ * Queue requests forwarded by a learner, in their order, without waiting
+ * for results (those reach the learner's backends through its applier).
+ * False if the ring stayed full for timeout_ms.
+ */
+bool
+ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (lens[i] > (int32) (ZkShmem->queue_size / 2) ||
+			!ring_push(items[i], (uint32) lens[i], deadline))
+			return false;
+	if (n > 0)
+		wake_peer();
+	return true;
 }
 
 /*

@@ -44,6 +44,10 @@ typedef struct ZkCompletion
 extern void ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result);
 extern bool ZkEnqueueRequest(ZkRecord *req, int timeout_ms);
 extern void ZkWaitUntilServing(TimestampTz deadline);
+extern ZkZxid ZkLeaderCommittedZxid(TimestampTz deadline);
+
+/* called by the leader's peer_message backends */
+extern bool ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms);
 
 /* called by the quorum peer */
 extern List *ZkTakeRequests(int max_requests, Size max_bytes);

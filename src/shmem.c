@@ -74,6 +74,9 @@ ZkShmemStartup(void)
 		pg_atomic_init_u64(&ZkShmem->committed_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->applied_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->applying_zxid, 0);
+		pg_atomic_init_u64(&ZkShmem->accepted_epoch, 0);
+		pg_atomic_init_u64(&ZkShmem->current_epoch, 0);
+		ConditionVariableInit(&ZkShmem->sync_cv);
 
 		/*
 		 * Session ids are myid << 56 | seq << 16 | slot.  Seeding seq from

@@ -77,6 +77,19 @@ typedef struct ZkPeerStatus
 	TimestampTz last_contact;
 } ZkPeerStatus;
 
+/*
+ * The sessions a learner reported alive in its latest ping, kept by the
+ * leader's peer_message backend for the leader's session tracker
+ * (state_lock).
+ */
+#define ZK_MAX_TOUCHES 4096
+typedef struct ZkPeerTouches
+{
+	uint64		seq;			/* bumped at every ping */
+	int			n;
+	int64		sessions[ZK_MAX_TOUCHES];
+} ZkPeerTouches;
+
 /* An event kept for a session whose LISTEN has not committed yet. */
 #define ZK_EVENT_BUFFER 16
 typedef struct ZkBufferedEvent
@@ -152,6 +165,28 @@ typedef struct ZkShared
 	uint64		inbox_seq[ZK_MAX_PEERS_SHM];
 	ZkNotification inbox[ZK_MAX_PEERS_SHM];
 	ZkPeerStatus peer_status[ZK_MAX_PEERS_SHM];
+	ZkPeerTouches touches[ZK_MAX_PEERS_SHM];
+	ZkZxid		peer_acked[ZK_MAX_PEERS_SHM];	/* leader: logged by each peer */
+
+	/*
+	 * Learner (state_lock): the epoch whose NEWLEADER this server acked
+	 * (commits of that epoch may be applied), and a leader's request to
+	 * copy its tree (SNAP), for the peer worker.
+	 */
+	int64		synced_epoch;
+	bool		tree_replaced;	/* a SNAP was installed: applier reloads */
+	int			snap_from;		/* server id, 0: none */
+	int64		snap_epoch;
+
+	/*
+	 * zk_sync on a learner: a backend takes a ticket and waits on sync_cv
+	 * until the peer worker has asked the leader for its committed zxid
+	 * with a message sent after the ticket was taken.
+	 */
+	uint64		sync_requested;
+	uint64		sync_answered;
+	ZkZxid		sync_zxid;
+	ConditionVariable sync_cv;
 
 	/* written by one process each, read by all */
 	pg_atomic_uint64 last_logged_zxid;
@@ -159,6 +194,8 @@ typedef struct ZkShared
 	pg_atomic_uint64 applied_zxid;
 	pg_atomic_uint64 applying_zxid; /* last zxid of the batch being applied */
 	pg_atomic_uint64 next_session_seq;
+	pg_atomic_uint64 accepted_epoch;	/* as durable in zkpg.peer_state */
+	pg_atomic_uint64 current_epoch;
 
 	/* write latency, measured by backends */
 	slock_t		stats_mutex;

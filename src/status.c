@@ -139,6 +139,12 @@ zkpg_log_replay_digest(PG_FUNCTION_ARGS)
 													ALLOCSET_DEFAULT_SIZES);
 	char	   *digest;
 
+	if (ZkLogGetState(ZK_STATE_LOG_BASE) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the zkpg txn log no longer starts at the beginning"),
+				 errdetail("It was purged or replaced by a snapshot up to zxid 0x%llx.",
+						   (unsigned long long) ZkLogGetState(ZK_STATE_LOG_BASE))));
 	for (;;)
 	{
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);

@@ -529,19 +529,28 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 }
 
 /*
- * Peer messages: 'P' u8 version, u8 type, then for a notification
- * i32 from, i8 state, i64 election epoch, i32 leader, i64 zxid,
- * i64 peer epoch.
+ * Peer messages: 'P' u8 version, u8 type, the sender's notification
+ * (i32 from, i8 state, i64 election epoch, i32 leader, i64 zxid, i64 peer
+ * epoch), i64 epoch, then by type:
+ *
+ *	APPEND:   i64 prev zxid, i64 committed, u8 flags, i32 n,
+ *			  n x (i64 zxid, i32 len, bytes)
+ *	REQUESTS: i32 n, n x (i32 len, bytes)
+ *	PING:	  i32 n, n x i64 session
+ *	NEWLEADER, SYNC, LEADERINFO, SNAP, NOTIFICATION: nothing more.
+ *
+ * An answer: 'A' u8 version, the answering server's notification, u8 ok,
+ * i64 accepted epoch, i64 current epoch, i64 last logged, i64 applied,
+ * i64 committed.
  */
 #define PEER_MAGIC		'P'
-#define PEER_NOTIFICATION 1
+#define ANSWER_MAGIC	'A'
+#define MAX_PEER_ITEMS	100000
+#define MAX_PEER_ITEM_BYTES (64 * 1024 * 1024)
 
-void
-ZkEncodeNotification(StringInfo buf, const ZkNotification *n)
+static void
+put_notification(StringInfo buf, const ZkNotification *n)
 {
-	put_i8(buf, PEER_MAGIC);
-	put_i8(buf, CODEC_VERSION);
-	put_i8(buf, PEER_NOTIFICATION);
 	put_i32(buf, n->from);
 	put_i8(buf, (int8) n->state);
 	put_i64(buf, n->election_epoch);
@@ -550,35 +559,210 @@ ZkEncodeNotification(StringInfo buf, const ZkNotification *n)
 	put_i64(buf, n->vote.peer_epoch);
 }
 
-const char *
-ZkDecodeNotification(const char *data, int len, ZkNotification *n)
+static void
+get_notification(Reader *r, ZkNotification *n)
 {
-	Reader		r = {data, data + len, NULL};
 	int8		state;
 
-	memset(n, 0, sizeof(ZkNotification));
+	n->from = get_i32(r);
+	state = get_i8(r);
+	n->election_epoch = get_i64(r);
+	n->vote.leader = get_i32(r);
+	n->vote.zxid = get_i64(r);
+	n->vote.peer_epoch = get_i64(r);
+	if (r->error)
+		return;
+	if (n->from < 1 || n->from > 255)
+		r->error = "sender id out of range";
+	else if (state != ZK_STATE_LOOKING && state != ZK_STATE_FOLLOWING &&
+			 state != ZK_STATE_LEADING && state != ZK_STATE_OBSERVING)
+		r->error = "server state out of range";
+	else if (n->vote.leader < -1 || n->vote.leader > 255 || n->election_epoch < 0 ||
+			 n->vote.zxid < 0 || n->vote.peer_epoch < 0)
+		r->error = "vote fields out of range";
+	n->state = (ZkServerState) state;
+}
+
+void
+ZkEncodePeerMessage(StringInfo buf, const ZkPeerMessage *m)
+{
+	int			i;
+
+	put_i8(buf, PEER_MAGIC);
+	put_i8(buf, CODEC_VERSION);
+	put_i8(buf, (int8) m->type);
+	put_notification(buf, &m->note);
+	put_i64(buf, m->epoch);
+	switch (m->type)
+	{
+		case ZK_MSG_APPEND:
+			put_i64(buf, m->prev_zxid);
+			put_i64(buf, m->committed);
+			put_i8(buf, (int8) m->flags);
+			put_i32(buf, m->n);
+			for (i = 0; i < m->n; i++)
+			{
+				put_i64(buf, m->zxids[i]);
+				put_bytes(buf, m->items[i], m->lens[i]);
+			}
+			break;
+		case ZK_MSG_REQUESTS:
+			put_i32(buf, m->n);
+			for (i = 0; i < m->n; i++)
+				put_bytes(buf, m->items[i], m->lens[i]);
+			break;
+		case ZK_MSG_PING:
+			put_i32(buf, m->n);
+			for (i = 0; i < m->n; i++)
+				put_i64(buf, m->touches[i]);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Items point into data (they are not copied): data must outlive m.
+ */
+static const char *
+get_item(Reader *r, int32 *len)
+{
+	int32		n = get_i32(r);
+	const char *p;
+
+	*len = 0;
+	if (r->error)
+		return NULL;
+	if (n < 0 || n > MAX_PEER_ITEM_BYTES)
+	{
+		r->error = "length field out of range";
+		return NULL;
+	}
+	if (!need(r, n))
+		return NULL;
+	p = r->p;
+	r->p += n;
+	*len = n;
+	return p;
+}
+
+const char *
+ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
+{
+	Reader		r = {data, data + len, NULL};
+	int8		type;
+	int			i;
+
+	memset(m, 0, sizeof(ZkPeerMessage));
 	if (get_i8(&r) != PEER_MAGIC || get_i8(&r) != CODEC_VERSION)
 		return r.error ? r.error : "not a zkpg peer message of a known version";
-	if (get_i8(&r) != PEER_NOTIFICATION)
-		return r.error ? r.error : "unknown peer message type";
-	n->from = get_i32(&r);
-	state = get_i8(&r);
-	n->election_epoch = get_i64(&r);
-	n->vote.leader = get_i32(&r);
-	n->vote.zxid = get_i64(&r);
-	n->vote.peer_epoch = get_i64(&r);
+	type = get_i8(&r);
+	if (!r.error && (type < ZK_MSG_NOTIFICATION || type > ZK_MSG_SNAP))
+		return "unknown peer message type";
+	m->type = (ZkPeerMsgType) type;
+	get_notification(&r, &m->note);
+	m->epoch = get_i64(&r);
+	if (!r.error && (m->epoch < 0 || m->epoch > UINT32_MAX))
+		r.error = "epoch out of range";
+
+	switch (m->type)
+	{
+		case ZK_MSG_APPEND:
+			m->prev_zxid = get_i64(&r);
+			m->committed = get_i64(&r);
+			m->flags = (uint8) get_i8(&r);
+			m->n = get_i32(&r);
+			if (r.error)
+				break;
+			if (m->prev_zxid < 0 || m->committed < 0 || (m->flags & ~ZK_APPEND_TRUNC) != 0)
+				r.error = "append header out of range";
+			else if (m->n < 0 || m->n > MAX_PEER_ITEMS)
+				r.error = "item count out of range";
+			if (r.error)
+				break;
+			m->zxids = palloc(sizeof(ZkZxid) * Max(m->n, 1));
+			m->items = palloc(sizeof(char *) * Max(m->n, 1));
+			m->lens = palloc(sizeof(int32) * Max(m->n, 1));
+			for (i = 0; i < m->n && !r.error; i++)
+			{
+				m->zxids[i] = get_i64(&r);
+				m->items[i] = get_item(&r, &m->lens[i]);
+				if (r.error)
+					break;
+				if (m->zxids[i] <= (i == 0 ? m->prev_zxid : m->zxids[i - 1]))
+					r.error = "txn zxids are not increasing";
+				else if (ZK_ZXID_EPOCH(m->zxids[i]) > m->epoch)
+					r.error = "txn zxid of a later epoch";
+			}
+			break;
+		case ZK_MSG_REQUESTS:
+			m->n = get_i32(&r);
+			if (!r.error && (m->n < 0 || m->n > MAX_PEER_ITEMS))
+				r.error = "item count out of range";
+			if (r.error)
+				break;
+			m->items = palloc(sizeof(char *) * Max(m->n, 1));
+			m->lens = palloc(sizeof(int32) * Max(m->n, 1));
+			for (i = 0; i < m->n && !r.error; i++)
+				m->items[i] = get_item(&r, &m->lens[i]);
+			break;
+		case ZK_MSG_PING:
+			m->n = get_i32(&r);
+			if (!r.error && (m->n < 0 || m->n > MAX_PEER_ITEMS))
+				r.error = "item count out of range";
+			if (r.error)
+				break;
+			m->touches = palloc(sizeof(int64) * Max(m->n, 1));
+			for (i = 0; i < m->n && !r.error; i++)
+				m->touches[i] = get_i64(&r);
+			break;
+		default:
+			break;
+	}
+	if (!r.error && r.p != r.end)
+		r.error = "trailing bytes after the peer message";
+	return r.error;
+}
+
+void
+ZkEncodePeerAnswer(StringInfo buf, const ZkPeerAnswer *a)
+{
+	put_i8(buf, ANSWER_MAGIC);
+	put_i8(buf, CODEC_VERSION);
+	put_notification(buf, &a->note);
+	put_i8(buf, a->ok ? 1 : 0);
+	put_i64(buf, a->accepted_epoch);
+	put_i64(buf, a->current_epoch);
+	put_i64(buf, a->last_logged);
+	put_i64(buf, a->applied);
+	put_i64(buf, a->committed);
+}
+
+const char *
+ZkDecodePeerAnswer(const char *data, int len, ZkPeerAnswer *a)
+{
+	Reader		r = {data, data + len, NULL};
+	int8		ok;
+
+	memset(a, 0, sizeof(ZkPeerAnswer));
+	if (get_i8(&r) != ANSWER_MAGIC || get_i8(&r) != CODEC_VERSION)
+		return r.error ? r.error : "not a zkpg peer answer of a known version";
+	get_notification(&r, &a->note);
+	ok = get_i8(&r);
+	a->accepted_epoch = get_i64(&r);
+	a->current_epoch = get_i64(&r);
+	a->last_logged = get_i64(&r);
+	a->applied = get_i64(&r);
+	a->committed = get_i64(&r);
 	if (r.error)
 		return r.error;
+	if (ok != 0 && ok != 1)
+		return "answer flag out of range";
+	a->ok = (ok == 1);
+	if (a->accepted_epoch < 0 || a->current_epoch < 0 || a->last_logged < 0 ||
+		a->applied < 0 || a->committed < 0)
+		return "answer fields out of range";
 	if (r.p != r.end)
-		return "trailing bytes after the peer message";
-	if (n->from < 1 || n->from > 255)
-		return "sender id out of range";
-	if (state != ZK_STATE_LOOKING && state != ZK_STATE_FOLLOWING &&
-		state != ZK_STATE_LEADING && state != ZK_STATE_OBSERVING)
-		return "server state out of range";
-	n->state = (ZkServerState) state;
-	if (n->vote.leader < -1 || n->vote.leader > 255 || n->election_epoch < 0 ||
-		n->vote.zxid < 0 || n->vote.peer_epoch < 0)
-		return "vote fields out of range";
+		return "trailing bytes after the peer answer";
 	return NULL;
 }

@@ -59,7 +59,9 @@ ZkLogLastZxid(void)
 	ZkZxid		zxid = 0;
 
 	SPI_connect();
-	if (SPI_execute("SELECT max(zxid) FROM zkpg.txnlog", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT greatest((SELECT max(zxid) FROM zkpg.txnlog), "
+					"(SELECT value FROM zkpg.peer_state WHERE key = 'log_base'))",
+					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
@@ -178,4 +180,122 @@ ZkLogSetState(const char *key, int64 value)
 						 values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "zkpg: could not write the peer state");
 	SPI_finish();
+}
+
+/*
+ * Lock the acceptedEpoch row until the end of the transaction and return
+ * it.  Whoever changes the epochs or writes the log as a learner holds
+ * this lock, so that a learner's log has one writer at a time and an
+ * append checked against the epoch cannot race a change of epoch.
+ */
+int64
+ZkLogLockEpochs(void)
+{
+	int64		v = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute("INSERT INTO zkpg.peer_state (key, value) VALUES ('accepted_epoch', 0) "
+					"ON CONFLICT (key) DO NOTHING", false, 0) != SPI_OK_INSERT ||
+		SPI_execute("SELECT value FROM zkpg.peer_state WHERE key = 'accepted_epoch' FOR UPDATE",
+					false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not lock the peer state");
+	if (SPI_processed == 1)
+		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return v;
+}
+
+/* a zxid-parameterized statement, no result */
+static void
+log_exec_zxid(SPIPlanPtr *plan, const char *sql, ZkZxid zxid, int expected)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(zxid);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(plan, sql, 1, types), values, NULL, false, 0) != expected)
+		elog(ERROR, "zkpg: could not run \"%s\"", sql);
+	SPI_finish();
+}
+
+/* TRUNC: forget logged txns after zxid (never applied ones: callers check) */
+void
+ZkLogTruncateAfter(ZkZxid zxid)
+{
+	static SPIPlanPtr plan = NULL;
+
+	log_exec_zxid(&plan, "DELETE FROM zkpg.txnlog WHERE zxid > $1", zxid, SPI_OK_DELETE);
+}
+
+/*
+ * The highest logged zxid <= zxid; -1 when the log was purged above it,
+ * so that what precedes zxid is no longer known.
+ */
+ZkZxid
+ZkLogFloor(ZkZxid zxid)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	ZkZxid		floor = -1;
+	bool		isnull;
+	Datum		d;
+
+	values[0] = Int64GetDatum(zxid);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan,
+								  "SELECT CASE WHEN $1 < b THEN NULL "
+								  "ELSE greatest(b, (SELECT max(zxid) FROM zkpg.txnlog WHERE zxid <= $1)) END "
+								  "FROM (SELECT coalesce((SELECT value FROM zkpg.peer_state "
+								  "WHERE key = 'log_base'), 0) AS b) s",
+								  1, types),
+						 values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not read the txn log");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		floor = DatumGetInt64(d);
+	SPI_finish();
+	return floor;
+}
+
+/*
+ * Purge the log up to zxid (applied everywhere it matters: the caller
+ * decides), remembering it as the log's base: a learner behind the base
+ * can only catch up by SNAP.
+ */
+void
+ZkLogPurge(ZkZxid upto)
+{
+	static SPIPlanPtr plan = NULL;
+
+	if (upto <= ZkLogGetState(ZK_STATE_LOG_BASE))
+		return;
+	log_exec_zxid(&plan, "DELETE FROM zkpg.txnlog WHERE zxid <= $1", upto, SPI_OK_DELETE);
+	ZkLogSetState(ZK_STATE_LOG_BASE, upto);
+}
+
+/*
+ * Lock the applied zxid row and return its value.  The applier locks it
+ * before applying a batch, and a SNAP install before replacing the tree,
+ * so that one waits for the other and sees what it did.
+ */
+ZkZxid
+ZkLogLockApplied(void)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		v = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan,
+								  "SELECT value FROM zkpg.peer_state WHERE key = 'applied_zxid' FOR UPDATE",
+								  0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not lock the applied zxid");
+	if (SPI_processed == 1)
+		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return v;
 }

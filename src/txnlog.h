@@ -27,6 +27,7 @@ typedef struct ZkLoggedTxn
 #define ZK_STATE_ACCEPTED_EPOCH "accepted_epoch"
 #define ZK_STATE_CURRENT_EPOCH	"current_epoch"
 #define ZK_STATE_APPLIED_ZXID	"applied_zxid"
+#define ZK_STATE_LOG_BASE		"log_base"	/* purged or snapshot up to here */
 
 /* called inside a transaction of a worker */
 extern ZkZxid ZkLogLastZxid(void);
@@ -34,5 +35,10 @@ extern void ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns);
 extern List *ZkLogRead(ZkZxid after, ZkZxid upto, int limit);
 extern int64 ZkLogGetState(const char *key);
 extern void ZkLogSetState(const char *key, int64 value);
+extern int64 ZkLogLockEpochs(void);
+extern ZkZxid ZkLogLockApplied(void);
+extern void ZkLogTruncateAfter(ZkZxid zxid);
+extern ZkZxid ZkLogFloor(ZkZxid zxid);
+extern void ZkLogPurge(ZkZxid upto);
 
 #endif							/* ZKPG_TXNLOG_H */

@@ -701,7 +701,7 @@ zk_sync(PG_FUNCTION_ARGS)
 	(void) ZkSessionEnsure();
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zk_request_timeout_ms);
 	ZkWaitUntilServing(deadline);
-	target = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+	target = ZkLeaderCommittedZxid(deadline);
 	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < target)
 	{
 		if (GetCurrentTimestamp() >= deadline)

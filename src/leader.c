@@ -1,0 +1,754 @@
+/*-------------------------------------------------------------------------
+ *
+ * leader.c
+ *	  The LEADING role: ZAB's discovery, synchronization and broadcast as
+ *	  the leader runs them (ZooKeeper's Leader and LearnerHandler).
+ *
+ * One loop in the peer worker drives every learner through its phases:
+ *
+ *	NONE	   the learner follows us (its notification says so): send
+ *			   LEADERINFO with our new epoch.
+ *	DISCOVERY  its ACKEPOCH answer gives its currentEpoch and last zxid.
+ *			   Before we serve, a learner with a later history makes us
+ *			   step down (the election should not have chosen us).  Then
+ *			   we pick how to sync it: DIFF (its last zxid is in our log),
+ *			   TRUNC (it logged txns we never had: drop them, then DIFF
+ *			   from the last zxid we share) or SNAP (our log was purged
+ *			   past its last zxid: it copies our tree, then rejoins).
+ *	SYNC	   APPEND messages carry the txns it misses, read from our log
+ *			   or from the recent proposals kept in memory; once it has
+ *			   everything up to our history at the epoch's start, we send
+ *			   NEWLEADER.
+ *	NEWLEADER  in flight; its ack means the learner's log is durable up
+ *			   to there and its currentEpoch is ours.
+ *	ACTIVE	   it gets every new proposal and our commit point; its acks
+ *			   count toward the quorum.
+ *
+ * We serve once a quorum (us included) acked NEWLEADER: everything our log
+ * held is then committed.  A batch of requests becomes txns
+ * (quorum_peer.c's pipeline), is sent to every synced learner as one
+ * APPEND before we log it ourselves, so that the fsyncs overlap, and up
+ * to MAX_IN_FLIGHT appends travel per learner (pipelining).  A zxid is
+ * committed when a quorum of ACTIVE voters and us has logged it; the
+ * commit point rides on the next APPEND, or an empty one.
+ *
+ * We step down when we have not served within zkpg.init_limit ticks, or
+ * when a quorum has been silent for zkpg.sync_limit ticks.
+ *
+ * IDENTIFICATION
+ *	  src/leader.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bgworker.h"
+#include "peer_transport.h"
+#include "prep_processor.h"
+#include "quorum_peer.h"
+#include "request_queue.h"
+#include "shmem.h"
+#include "txnlog.h"
+#include "zkpg.h"
+
+#define LEADER_BATCH_REQUESTS	1000
+#define LEADER_BATCH_BYTES		(8 * 1024 * 1024)
+#define APPEND_MAX_TXNS			2000
+#define APPEND_MAX_BYTES		(4 * 1024 * 1024)
+#define MAX_PENDING_MESSAGES	8
+#define KEEP_PROPOSALS			200000
+
+typedef enum LearnerPhase
+{
+	LP_NONE,
+	LP_DISCOVERY,
+	LP_SYNC,
+	LP_NEWLEADER,
+	LP_ACTIVE,
+	LP_SNAP
+} LearnerPhase;
+
+typedef struct Learner
+{
+	LearnerPhase phase;
+	bool		voter;
+	ZkZxid		sent_upto;		/* the last zxid sent in an APPEND */
+	ZkZxid		acked;			/* logged durably there, as our history */
+	ZkZxid		commit_sent;
+	bool		truncate;		/* the next APPEND carries TRUNC */
+	TimestampTz phase_since;
+	TimestampTz heard;
+} Learner;
+
+/* a proposal kept in memory for learners that will need it */
+typedef struct Proposal
+{
+	ZkZxid		zxid;
+	StringInfo	txn;
+} Proposal;
+
+static Learner learners[ZK_MAX_PEERS];
+static int64 lead_epoch;
+static uint32 zxid_counter;
+static ZkZxid history_end;		/* our last zxid when the epoch began */
+static ZkZxid my_logged;
+static ZkZxid committed;
+static bool serving;
+static int64 refused_epoch = 0; /* the highest epoch a learner had accepted */
+
+static MemoryContext proposal_cxt = NULL;
+static List *proposals = NIL;	/* ascending */
+static ZkZxid proposals_prev;	/* the zxid before the first kept proposal */
+
+static void set_phase(int i, LearnerPhase phase);
+static void start_epoch(void);
+static void on_answer(ZkReceived *r, bool *step_down);
+static void choose_sync(int i, const ZkPeerAnswer *a);
+static void advance_learner(int i, TimestampTz now);
+static bool send_append(int i);
+static void propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
+static void update_commit(void);
+static int	active_voters(TimestampTz now);
+static void take_touches(void);
+static void trim_proposals(void);
+
+static void
+set_phase(int i, LearnerPhase phase)
+{
+	if (learners[i].phase != phase && phase == LP_ACTIVE)
+		elog(LOG, "zkpg server %d is synced with leader %d, epoch %lld",
+			 ZkQuorum.peers[i].id, zk_myid, (long long) lead_epoch);
+	learners[i].phase = phase;
+	learners[i].phase_since = GetCurrentTimestamp();
+	if (phase == LP_NONE)
+	{
+		learners[i].acked = 0;
+		learners[i].sent_upto = 0;
+		learners[i].commit_sent = 0;
+		learners[i].truncate = false;
+	}
+}
+
+/*
+ * Our new epoch: above every epoch we accepted or a learner told us it
+ * accepted, durable before any learner hears of it.
+ */
+static void
+start_epoch(void)
+{
+	int64		accepted;
+	int64		current;
+	ZkZxid		last;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	accepted = ZkLogLockEpochs();
+	current = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
+	last = ZkLogLastZxid();
+	lead_epoch = Max(Max(accepted, current), Max(ZK_ZXID_EPOCH(last), refused_epoch)) + 1;
+	ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, lead_epoch);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	pg_atomic_write_u64(&ZkShmem->accepted_epoch, (uint64) lead_epoch);
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) last);
+	history_end = my_logged = last;
+	committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
+	zxid_counter = 0;
+	serving = false;
+
+	if (proposal_cxt == NULL)
+		proposal_cxt = AllocSetContextCreate(TopMemoryContext, "zkpg proposals",
+											 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(proposal_cxt);
+	proposals = NIL;
+	proposals_prev = last;
+}
+
+/*
+ * How to bring learner i, whose log ends at a->last_logged, to our
+ * history.
+ */
+static void
+choose_sync(int i, const ZkPeerAnswer *a)
+{
+	ZkZxid		theirs = a->last_logged;
+	ZkZxid		floor;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	floor = ZkLogFloor(Min(theirs, my_logged));
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	if (floor < 0 || (floor < theirs && a->applied > floor))
+	{
+		ZkPeerMessage m;
+
+		/* behind our purged log, or it applied what we never had */
+		elog(LOG, "zkpg server %d syncs by SNAP (its last zxid 0x%llx)",
+			 ZkQuorum.peers[i].id, (unsigned long long) theirs);
+		memset(&m, 0, sizeof(m));
+		m.epoch = lead_epoch;
+		if (ZkPeerSend(i, ZK_MSG_SNAP, 0, &m))
+			set_phase(i, LP_SNAP);
+		else
+			set_phase(i, LP_NONE);
+		return;
+	}
+	learners[i].sent_upto = floor;
+	learners[i].acked = floor;
+	learners[i].truncate = (floor != theirs);
+	elog(DEBUG1, "zkpg server %d syncs by %s from zxid 0x%llx",
+		 ZkQuorum.peers[i].id, learners[i].truncate ? "TRUNC+DIFF" : "DIFF",
+		 (unsigned long long) floor);
+	set_phase(i, LP_SYNC);
+}
+
+static void
+on_answer(ZkReceived *r, bool *step_down)
+{
+	int			i = r->peer;
+	Learner    *l = &learners[i];
+	const ZkPeerAnswer *a = &r->answer;
+
+	if (r->inbox)
+		return;
+	if (r->answered)
+		l->heard = GetCurrentTimestamp();
+	/* an answer to a message of an earlier phase or leadership */
+	if (l->phase == LP_NONE)
+		return;
+	if (!r->answered)
+	{
+		set_phase(i, LP_NONE);
+		return;
+	}
+	switch (r->type)
+	{
+		case ZK_MSG_LEADERINFO:
+			if (l->phase != LP_DISCOVERY)
+				break;
+			if (!a->ok)
+			{
+				if (a->accepted_epoch >= lead_epoch)
+				{
+					elog(LOG, "zkpg server %d accepted epoch %lld already; leader %d steps down",
+						 ZkQuorum.peers[i].id, (long long) a->accepted_epoch, zk_myid);
+					refused_epoch = Max(refused_epoch, a->accepted_epoch);
+					*step_down = true;
+				}
+				set_phase(i, LP_NONE);
+				break;
+			}
+			if (!serving && l->voter &&
+				(a->current_epoch > (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) ||
+				 (a->current_epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
+				  a->last_logged > history_end)))
+			{
+				elog(LOG, "zkpg server %d has a later history than leader %d; stepping down",
+					 ZkQuorum.peers[i].id, zk_myid);
+				*step_down = true;
+				break;
+			}
+			choose_sync(i, a);
+			break;
+		case ZK_MSG_APPEND:
+			if (!a->ok)
+			{
+				/* it does not share the history we assumed: copy the tree */
+				if (l->phase == LP_SYNC && l->truncate == false && r->value == 1)
+				{
+					ZkPeerMessage m;
+
+					memset(&m, 0, sizeof(m));
+					m.epoch = lead_epoch;
+					if (ZkPeerSend(i, ZK_MSG_SNAP, 0, &m))
+					{
+						set_phase(i, LP_SNAP);
+						break;
+					}
+				}
+				set_phase(i, LP_NONE);
+				break;
+			}
+			l->acked = Max(l->acked, a->last_logged);
+			break;
+		case ZK_MSG_NEWLEADER:
+			if (a->ok && l->phase == LP_NEWLEADER)
+				set_phase(i, LP_ACTIVE);
+			else if (!a->ok)
+				set_phase(i, LP_NONE);
+			break;
+		case ZK_MSG_SNAP:
+			if (!a->ok)
+				set_phase(i, LP_NONE);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * The proposals (sent_upto, ...]: from memory if kept, else from the log.
+ */
+static bool
+send_append(int i)
+{
+	Learner    *l = &learners[i];
+	ZkPeerMessage m;
+	List	   *from_log = NIL;
+	int			n = 0;
+	Size		bytes = 0;
+	ListCell   *lc;
+	bool		first_trunc = l->truncate;
+
+	memset(&m, 0, sizeof(m));
+	m.epoch = lead_epoch;
+	m.prev_zxid = l->sent_upto;
+	m.committed = l->phase == LP_ACTIVE ? Min(committed, l->acked) : 0;
+	m.flags = l->truncate ? ZK_APPEND_TRUNC : 0;
+	m.zxids = palloc(sizeof(ZkZxid) * APPEND_MAX_TXNS);
+	m.items = palloc(sizeof(char *) * APPEND_MAX_TXNS);
+	m.lens = palloc(sizeof(int32) * APPEND_MAX_TXNS);
+
+	if (l->sent_upto < my_logged || (proposals != NIL && l->sent_upto < llast_node(Proposal, proposals)->zxid))
+	{
+		if (l->sent_upto >= proposals_prev)
+		{
+			foreach(lc, proposals)
+			{
+				Proposal   *p = lfirst(lc);
+
+				if (p->zxid <= l->sent_upto)
+					continue;
+				if (n >= APPEND_MAX_TXNS || bytes >= APPEND_MAX_BYTES)
+					break;
+				m.zxids[n] = p->zxid;
+				m.items[n] = p->txn->data;
+				m.lens[n] = p->txn->len;
+				bytes += p->txn->len;
+				n++;
+			}
+		}
+		else
+		{
+			bool		in_xact = IsTransactionState();
+
+			if (!in_xact)
+			{
+				StartTransactionCommand();
+				PushActiveSnapshot(GetTransactionSnapshot());
+			}
+			from_log = ZkLogRead(l->sent_upto, Min(my_logged, proposals_prev), APPEND_MAX_TXNS);
+			if (!in_xact)
+			{
+				PopActiveSnapshot();
+				CommitTransactionCommand();
+			}
+			foreach(lc, from_log)
+			{
+				ZkLoggedTxn *t = lfirst(lc);
+
+				m.zxids[n] = t->zxid;
+				m.items[n] = t->data;
+				m.lens[n] = t->len;
+				n++;
+			}
+		}
+	}
+	if (n == 0 && m.committed <= l->commit_sent && !first_trunc)
+		return false;
+	m.n = n;
+	if (!ZkPeerSend(i, ZK_MSG_APPEND, first_trunc ? 1 : 0, &m))
+	{
+		set_phase(i, LP_NONE);
+		return false;
+	}
+	if (n > 0)
+		l->sent_upto = m.zxids[n - 1];
+	l->truncate = false;
+	l->commit_sent = Max(l->commit_sent, m.committed);
+	return n > 0;
+}
+
+/* move learner i along its phases; send what it needs */
+static void
+advance_learner(int i, TimestampTz now)
+{
+	Learner    *l = &learners[i];
+	ZkPeerStatus st;
+	bool		fresh;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	st = ZkShmem->peer_status[i];
+	LWLockRelease(ZkShmem->state_lock);
+	fresh = st.heard && (st.state == ZK_STATE_FOLLOWING || st.state == ZK_STATE_OBSERVING) &&
+		st.leader == zk_myid &&
+		!TimestampDifferenceExceeds(st.last_contact, now, (long) zk_sync_limit * zk_tick_ms);
+
+	if (l->phase != LP_NONE && !fresh &&
+		TimestampDifferenceExceeds(l->phase_since, now, (long) zk_tick_ms))
+	{
+		set_phase(i, LP_NONE);
+		return;
+	}
+	switch (l->phase)
+	{
+		case LP_NONE:
+			if (fresh && ZkTransportConnected(i) && ZkTransportPending(i) == 0)
+			{
+				ZkPeerMessage m;
+
+				memset(&m, 0, sizeof(m));
+				m.epoch = lead_epoch;
+				if (ZkPeerSend(i, ZK_MSG_LEADERINFO, 0, &m))
+					set_phase(i, LP_DISCOVERY);
+			}
+			break;
+		case LP_SNAP:
+			/* it rejoins as a new learner once it holds our tree */
+			if (TimestampDifferenceExceeds(l->phase_since, now, (long) zk_init_limit * zk_tick_ms))
+				set_phase(i, LP_NONE);
+			break;
+		case LP_SYNC:
+		case LP_ACTIVE:
+			while (ZkTransportPending(i) < MAX_PENDING_MESSAGES && send_append(i))
+				;
+			if (l->phase == LP_SYNC && l->sent_upto >= history_end &&
+				ZkTransportPending(i) < MAX_PENDING_MESSAGES)
+			{
+				ZkPeerMessage m;
+
+				memset(&m, 0, sizeof(m));
+				m.epoch = lead_epoch;
+				if (ZkPeerSend(i, ZK_MSG_NEWLEADER, 0, &m))
+					set_phase(i, LP_NEWLEADER);
+				else
+					set_phase(i, LP_NONE);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* ZkProposeHook: a new batch goes to the synced learners first */
+static void
+propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
+{
+	MemoryContext old = MemoryContextSwitchTo(proposal_cxt);
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Proposal   *p = palloc(sizeof(Proposal));
+
+		p->zxid = zxids[i];
+		p->txn = makeStringInfo();
+		appendBinaryStringInfo(p->txn, txns[i]->data, txns[i]->len);
+		proposals = lappend(proposals, p);
+	}
+	MemoryContextSwitchTo(old);
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index &&
+			(learners[i].phase == LP_ACTIVE || learners[i].phase == LP_SYNC))
+			advance_learner(i, now);
+}
+
+/* voters in ACTIVE heard from within syncLimit, us included */
+static int
+active_voters(TimestampTz now)
+{
+	int			n = ZkQuorum.peers[ZkQuorum.my_index].observer ? 0 : 1;
+	int			i;
+
+	for (i = 0; i < ZkQuorum.npeers; i++)
+	{
+		TimestampTz heard = learners[i].heard;
+
+		if (i == ZkQuorum.my_index || !learners[i].voter || learners[i].phase != LP_ACTIVE)
+			continue;
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		heard = Max(heard, ZkShmem->peer_status[i].last_contact);
+		LWLockRelease(ZkShmem->state_lock);
+		if (!TimestampDifferenceExceeds(heard, now, (long) zk_sync_limit * zk_tick_ms))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The highest zxid a quorum of ACTIVE voters (us included) has logged is
+ * committed, with everything before it.
+ */
+static void
+update_commit(void)
+{
+	ZkZxid		acks[ZK_MAX_PEERS] = {0};
+	int			n = 0;
+	int			i;
+	int			j;
+	int			need;
+
+	if (!serving)
+		return;
+	for (i = 0; i < ZkQuorum.npeers; i++)
+	{
+		if (!ZkQuorum.peers[i].observer && i == ZkQuorum.my_index)
+			acks[n++] = my_logged;
+		else if (i != ZkQuorum.my_index && learners[i].voter && learners[i].phase == LP_ACTIVE)
+			acks[n++] = learners[i].acked;
+	}
+	/* sort descending */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && acks[j] > acks[j - 1]; j--)
+		{
+			ZkZxid		t = acks[j];
+
+			acks[j] = acks[j - 1];
+			acks[j - 1] = t;
+		}
+	need = ZkQuorum.nvoters / 2 + 1;
+	if (n >= need && acks[need - 1] > committed)
+	{
+		committed = acks[need - 1];
+		ZkShmem->peer_acked[ZkQuorum.my_index] = my_logged;
+		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
+		if (ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+	}
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		ZkShmem->peer_acked[i] = i == ZkQuorum.my_index ? my_logged : learners[i].acked;
+}
+
+/* the sessions learners reported alive */
+static void
+take_touches(void)
+{
+	static uint64 seen[ZK_MAX_PEERS];
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+	int			k;
+
+	for (i = 0; i < ZkQuorum.npeers; i++)
+	{
+		ZkPeerTouches *t = &ZkShmem->touches[i];
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		if (t->seq != seen[i])
+		{
+			seen[i] = t->seq;
+			for (k = 0; k < t->n; k++)
+				ZkPrepTouchSession(t->sessions[k], now);
+		}
+		LWLockRelease(ZkShmem->state_lock);
+	}
+}
+
+/* keep what a learner still has to receive, and not too much more */
+static void
+trim_proposals(void)
+{
+	ZkZxid		keep_after = my_logged;
+	int			i;
+	int			drop = 0;
+	ListCell   *lc;
+
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index && learners[i].phase != LP_NONE &&
+			learners[i].phase != LP_SNAP)
+			keep_after = Min(keep_after, learners[i].sent_upto);
+	foreach(lc, proposals)
+	{
+		Proposal   *p = lfirst(lc);
+
+		if (p->zxid > keep_after && list_length(proposals) - drop <= KEEP_PROPOSALS)
+			break;
+		proposals_prev = p->zxid;
+		pfree(p->txn->data);
+		pfree(p->txn);
+		pfree(p);
+		drop++;
+	}
+	if (drop > 0)
+		proposals = list_delete_first_n(proposals, drop);
+}
+
+void
+ZkLead(ZkElection *election)
+{
+	MemoryContext loop_cxt;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz quorum_seen = start;
+	TimestampTz next_tick = start;
+	bool		step_down = false;
+	bool		closed_stale = false;
+	int			i;
+
+	refused_epoch = Max(refused_epoch, 0);
+	start_epoch();
+	ZkPeerResetConnections();
+	for (i = 0; i < ZkQuorum.npeers; i++)
+	{
+		memset(&learners[i], 0, sizeof(Learner));
+		learners[i].voter = !ZkQuorum.peers[i].observer;
+		set_phase(i, LP_NONE);
+	}
+	ZkPeerPublish(ZK_STATE_LEADING, false, zk_myid, lead_epoch);
+	elog(LOG, "zkpg leader %d starts epoch %lld at zxid 0x%llx",
+		 zk_myid, (long long) lead_epoch, (unsigned long long) history_end);
+
+	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "zkpg leader loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	while (!step_down)
+	{
+		MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+		List	   *received;
+		ListCell   *lc;
+		TimestampTz now;
+		bool		busy = false;
+
+		received = ZkPeerWait(serving ? 0 : Min(zk_tick_ms, 20));
+		foreach(lc, received)
+			on_answer(lfirst(lc), &step_down);
+		now = GetCurrentTimestamp();
+		for (i = 0; i < ZkQuorum.npeers; i++)
+			if (i != ZkQuorum.my_index)
+				advance_learner(i, now);
+
+		if (!serving && ZkIsQuorum(&ZkQuorum, active_voters(now)))
+		{
+			/* NEWLEADER acked by a quorum: our whole history is committed */
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			(void) ZkLogLockEpochs();
+			ZkLogSetState(ZK_STATE_CURRENT_EPOCH, lead_epoch);
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			pg_atomic_write_u64(&ZkShmem->current_epoch, (uint64) lead_epoch);
+			if (history_end > committed)
+			{
+				committed = history_end;
+				pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
+				if (ZkShmem->applier_latch)
+					SetLatch(ZkShmem->applier_latch);
+			}
+			/* the request processor reads a tree that holds the history */
+			while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < history_end)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 10, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				ZkWorkerCheckSignals();
+			}
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			ZkPrepInit();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			MemoryContextSwitchTo(loop_cxt);
+			serving = true;
+			ZkPeerPublish(ZK_STATE_LEADING, true, zk_myid, lead_epoch);
+			elog(LOG, "zkpg leader %d serves epoch %lld", zk_myid, (long long) lead_epoch);
+		}
+		if (!serving &&
+			TimestampDifferenceExceeds(start, now, (long) zk_init_limit * zk_tick_ms))
+		{
+			elog(LOG, "zkpg leader %d found no quorum within zkpg.init_limit ticks", zk_myid);
+			break;
+		}
+
+		if (serving)
+		{
+			List	   *requests = NIL;
+
+			if (!closed_stale)
+			{
+				requests = ZkPeerStaleSessionCloses();
+				closed_stale = true;
+			}
+			requests = list_concat(requests,
+								   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
+			if (zxid_counter > UINT32_MAX - LEADER_BATCH_REQUESTS - 10)
+			{
+				elog(LOG, "zkpg leader %d used up epoch %lld", zk_myid, (long long) lead_epoch);
+				break;
+			}
+			if (requests != NIL)
+			{
+				ZkZxid		last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
+													  propose_to_learners, NULL);
+
+				MemoryContextSwitchTo(loop_cxt);
+				if (last != 0)
+					my_logged = last;
+				busy = true;
+			}
+			update_commit();
+			for (i = 0; i < ZkQuorum.npeers; i++)
+				if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
+					advance_learner(i, now);
+			trim_proposals();
+		}
+
+		if (now >= next_tick)
+		{
+			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
+			if (ZkIsQuorum(&ZkQuorum, active_voters(now)))
+				quorum_seen = now;
+			else if (serving &&
+					 TimestampDifferenceExceeds(quorum_seen, now, (long) zk_sync_limit * zk_tick_ms))
+			{
+				elog(LOG, "zkpg leader %d lost its quorum; stepping down", zk_myid);
+				break;
+			}
+			if (serving)
+			{
+				List	   *chores;
+
+				take_touches();
+				chores = ZkPeerHousekeeping();
+				if (chores != NIL)
+				{
+					ZkZxid		last = ZkPeerProcessBatch(chores, lead_epoch, &zxid_counter,
+														  propose_to_learners, NULL);
+
+					MemoryContextSwitchTo(loop_cxt);
+					if (last != 0)
+						my_logged = last;
+				}
+			}
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_cxt);
+
+		if (serving && !busy)
+		{
+			/* nothing queued: sleep until a request, an answer or the tick */
+			List	   *more;
+
+			old = MemoryContextSwitchTo(loop_cxt);
+			more = ZkPeerWait(Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_tick)));
+			foreach(lc, more)
+				on_answer(lfirst(lc), &step_down);
+			update_commit();
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(loop_cxt);
+		}
+	}
+
+	/* step down: nothing we decided is committed by us any longer */
+	serving = false;
+	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, lead_epoch);
+	MemoryContextDelete(loop_cxt);
+	ZkPeerResetConnections();
+}

@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * learner.c
+ *	  The FOLLOWING and OBSERVING roles (ZooKeeper's Learner, Follower and
+ *	  Observer), as this server's peer worker runs them.
+ *
+ * The leader drives synchronization and broadcast into this server's
+ * peer_message backends (peer_functions.c): they log what it sends and
+ * take its commit point.  The worker's part:
+ *
+ * 1. Every tick, PING the leader with the sessions this server's backends
+ *	  hold and that are alive and running, so that the leader's session
+ *	  tracker keeps them; the answer says whether the leader still leads.
+ *	  Silence for zkpg.sync_limit ticks, or a leader that says it no
+ *	  longer leads, ends the role.
+ * 2. Once this server acked the leader's NEWLEADER (synced_epoch), it
+ *	  serves: requests of local backends are forwarded to the leader in
+ *	  batches (REQUESTS), pipelined; their results come back as the
+ *	  committed txns this server's applier applies.
+ * 3. zk_sync: a SYNC message asks the leader for its committed zxid.
+ * 4. SNAP: when the leader asks, copy its tree (copy_leader_tree), then
+ *	  look again, and rejoin with the new position.
+ *
+ * IDENTIFICATION
+ *	  src/learner.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "catalog/pg_type.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bgworker.h"
+#include "peer_transport.h"
+#include "quorum_peer.h"
+#include "request_queue.h"
+#include "shmem.h"
+#include "txnlog.h"
+#include "zkpg.h"
+
+#define LEARNER_BATCH_REQUESTS	1000
+#define LEARNER_BATCH_BYTES		(4 * 1024 * 1024)
+#define MAX_PENDING_MESSAGES	8
+#define SNAP_PAGE_ROWS			2000
+
+static int	leader_index;
+static int64 follow_epoch;
+
+static void send_ping(void);
+static bool forward_requests(void);
+static bool copy_leader_tree(void);
+static int64 synced_epoch(void);
+
+static int64
+synced_epoch(void)
+{
+	int64		e;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	e = ZkShmem->synced_epoch;
+	LWLockRelease(ZkShmem->state_lock);
+	return e;
+}
+
+/* the sessions our backends hold, alive and running */
+static void
+send_ping(void)
+{
+	ZkPeerMessage m;
+	int64	   *alive = palloc(sizeof(int64) * ZK_MAX_TOUCHES);
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < ZkShmem->nslots && n < ZK_MAX_TOUCHES; i++)
+	{
+		int64		sid;
+
+		LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+		sid = ZkShmem->slots[i].session_state == ZK_SESSION_OPEN ?
+			ZkShmem->slots[i].session_id : 0;
+		LWLockRelease(ZkShmem->slot_lock);
+		if (sid != 0 && ZkSessionHolderAlive(sid))
+			alive[n++] = sid;
+	}
+	memset(&m, 0, sizeof(m));
+	m.epoch = follow_epoch;
+	m.n = n;
+	m.touches = alive;
+	(void) ZkPeerSend(leader_index, ZK_MSG_PING, 0, &m);
+	pfree(alive);
+}
+
+/* forward a batch of queued requests; true if there was one */
+static bool
+forward_requests(void)
+{
+	List	   *requests;
+	ZkPeerMessage m;
+	ListCell   *lc;
+	int			n = 0;
+
+	if (ZkTransportPending(leader_index) >= MAX_PENDING_MESSAGES)
+		return false;
+	requests = ZkTakeRequests(LEARNER_BATCH_REQUESTS, LEARNER_BATCH_BYTES);
+	if (requests == NIL)
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.epoch = follow_epoch;
+	m.items = palloc(sizeof(char *) * list_length(requests));
+	m.lens = palloc(sizeof(int32) * list_length(requests));
+	foreach(lc, requests)
+	{
+		StringInfo	s = lfirst(lc);
+
+		m.items[n] = s->data;
+		m.lens[n] = s->len;
+		n++;
+	}
+	m.n = n;
+
+	/*
+	 * If the leader is gone, the requests are lost with it; their backends
+	 * give up after zkpg.request_timeout_ms (ZK007), as ZooKeeper's clients
+	 * do on a lost connection.
+	 */
+	if (!ZkPeerSend(leader_index, ZK_MSG_REQUESTS, 0, &m))
+		elog(DEBUG1, "zkpg could not forward %d requests to leader", n);
+	return true;
+}
+
+/*
+ * SNAP: copy the leader's tree and sessions as of its applied zxid, read
+ * in one REPEATABLE READ transaction there, and install them here in one
+ * transaction that also empties the log and sets the applied zxid: a
+ * crash leaves either the old state or the new one.
+ */
+static bool
+copy_leader_tree(void)
+{
+	const ZkPeerConfig *peer = &ZkQuorum.peers[leader_index];
+	char	   *conninfo;
+	PGconn	   *conn;
+	PGresult   *res;
+	ZkZxid		snap_zxid;
+	char	   *last_path = pstrdup("");
+	bool		ok = false;
+	int64		rows = 0;
+	MemoryContext caller = CurrentMemoryContext;
+
+	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg snapshot %d' "
+						"connect_timeout=%d %s",
+						peer->host, peer->port, zk_database, zk_myid,
+						Max(2, zk_sync_limit * zk_tick_ms / 1000),
+						zk_peer_conninfo ? zk_peer_conninfo : "");
+	conn = PQconnectdb(conninfo);
+	pfree(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		elog(LOG, "zkpg could not connect to leader %d for a snapshot: %s",
+			 peer->id, PQerrorMessage(conn));
+		PQfinish(conn);
+		return false;
+	}
+	res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	PQclear(res);
+	res = PQexec(conn, "SELECT value FROM zkpg.peer_state WHERE key = 'applied_zxid'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto done;
+	snap_zxid = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	res = NULL;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	/* the applier's lock first, as the applier takes it */
+	(void) ZkLogLockApplied();
+	(void) ZkLogLockEpochs();
+	SPI_connect();
+	if (SPI_execute("LOCK TABLE zkpg.znode, zkpg.session IN EXCLUSIVE MODE", false, 0) < 0 ||
+		SPI_execute("DELETE FROM zkpg.znode", false, 0) < 0 ||
+		SPI_execute("DELETE FROM zkpg.session", false, 0) < 0 ||
+		SPI_execute("DELETE FROM zkpg.txnlog", false, 0) < 0)
+		elog(ERROR, "zkpg: could not clear the tree for a snapshot");
+	for (;;)
+	{
+		const char *params[1];
+		Oid			types[1] = {JSONOID};
+		Datum		values[1];
+
+		params[0] = last_path;
+		res = PQexecParams(conn,
+						   "SELECT json_agg(z ORDER BY path COLLATE \"C\"), max(path COLLATE \"C\"), count(*) "
+						   "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\" > $1 "
+						   "ORDER BY path COLLATE \"C\" LIMIT " CppAsString2(SNAP_PAGE_ROWS) ") z",
+						   1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			elog(ERROR, "zkpg: could not read the leader's tree: %s", PQerrorMessage(conn));
+		if (PQgetisnull(res, 0, 0))
+			break;
+		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
+		if (SPI_execute_with_args("INSERT INTO zkpg.znode SELECT * FROM "
+								  "json_populate_recordset(NULL::zkpg.znode, $1)",
+								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "zkpg: could not install the snapshot");
+		rows += SPI_processed;
+		last_path = MemoryContextStrdup(caller, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		res = NULL;
+		CHECK_FOR_INTERRUPTS();
+	}
+	PQclear(res);
+	res = PQexec(conn, "SELECT json_agg(s) FROM zkpg.session s");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		elog(ERROR, "zkpg: could not read the leader's sessions: %s", PQerrorMessage(conn));
+	if (!PQgetisnull(res, 0, 0))
+	{
+		Oid			types[1] = {JSONOID};
+		Datum		values[1];
+
+		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
+		if (SPI_execute_with_args("INSERT INTO zkpg.session SELECT * FROM "
+								  "json_populate_recordset(NULL::zkpg.session, $1)",
+								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "zkpg: could not install the snapshot's sessions");
+	}
+	PQclear(res);
+	res = NULL;
+	SPI_finish();
+	ZkLogSetState(ZK_STATE_APPLIED_ZXID, snap_zxid);
+	ZkLogSetState(ZK_STATE_LOG_BASE, snap_zxid);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+
+	/* the applier starts over from the new applied zxid */
+	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) snap_zxid);
+	pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) snap_zxid);
+	if (ZkShmem->applier_latch)
+		SetLatch(ZkShmem->applier_latch);
+	elog(LOG, "zkpg installed a snapshot of leader %d at zxid 0x%llx (%lld znodes)",
+		 peer->id, (unsigned long long) snap_zxid, (long long) rows);
+	ok = true;
+done:
+	if (res)
+		PQclear(res);
+	PQfinish(conn);
+	return ok;
+}
+
+void
+ZkLearn(ZkElection *election)
+{
+	MemoryContext loop_cxt;
+	TimestampTz role_start = GetCurrentTimestamp();
+	TimestampTz leader_seen = role_start;
+	TimestampTz next_tick = 0;
+	long		limit_ms = (long) zk_sync_limit * zk_tick_ms;
+	ZkServerState role = election->result;
+	bool		serving = false;
+	static bool closed_stale = false;
+	uint64		sync_sent = 0;
+	int			i;
+
+	leader_index = -1;
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (ZkQuorum.peers[i].id == election->leader)
+			leader_index = i;
+	if (leader_index < 0)
+		return;
+	follow_epoch = 0;
+	ZkPeerResetConnections();
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->snap_from = 0;
+	ZkShmem->synced_epoch = 0;
+	LWLockRelease(ZkShmem->state_lock);
+	ZkPeerPublish(role, false, election->leader, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+
+	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "zkpg learner loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+		List	   *received;
+		ListCell   *lc;
+		TimestampTz now;
+		bool		busy = false;
+		bool		leader_left = false;
+		int64		synced;
+		int			snap_from;
+
+		now = GetCurrentTimestamp();
+		if (now >= next_tick)
+		{
+			send_ping();
+			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
+		}
+
+		/* synced with the leader of this epoch: serve */
+		synced = synced_epoch();
+		if (!serving && synced > 0 &&
+			synced == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch))
+		{
+			serving = true;
+			follow_epoch = synced;
+			ZkPeerPublish(role, true, election->leader, follow_epoch);
+			elog(LOG, "zkpg server %d serves as %s of leader %d, epoch %lld",
+				 zk_myid, ZkServerStateName(role), election->leader, (long long) follow_epoch);
+		}
+		else if (serving && synced != follow_epoch)
+		{
+			elog(LOG, "zkpg server %d left epoch %lld", zk_myid, (long long) follow_epoch);
+			leader_left = true;
+		}
+		if (follow_epoch == 0)
+			follow_epoch = (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch);
+
+		if (serving)
+		{
+			if (!closed_stale)
+			{
+				List	   *closes = ZkPeerStaleSessionCloses();
+
+				closed_stale = true;
+				if (closes != NIL)
+				{
+					ZkPeerMessage m;
+					int			n = 0;
+
+					memset(&m, 0, sizeof(m));
+					m.epoch = follow_epoch;
+					m.items = palloc(sizeof(char *) * list_length(closes));
+					m.lens = palloc(sizeof(int32) * list_length(closes));
+					foreach(lc, closes)
+					{
+						m.items[n] = ((StringInfo) lfirst(lc))->data;
+						m.lens[n] = ((StringInfo) lfirst(lc))->len;
+						n++;
+					}
+					m.n = n;
+					elog(LOG, "zkpg closing %d sessions left by the previous run", n);
+					(void) ZkPeerSend(leader_index, ZK_MSG_REQUESTS, 0, &m);
+				}
+			}
+			busy = forward_requests();
+
+			/* zk_sync: ask the leader what it has committed */
+			{
+				uint64		requested;
+
+				LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+				requested = ZkShmem->sync_requested;
+				LWLockRelease(ZkShmem->state_lock);
+				if (requested > sync_sent)
+				{
+					ZkPeerMessage m;
+
+					memset(&m, 0, sizeof(m));
+					m.epoch = follow_epoch;
+					if (ZkPeerSend(leader_index, ZK_MSG_SYNC, (int64) requested, &m))
+						sync_sent = requested;
+				}
+			}
+		}
+
+		received = ZkPeerWait(busy ? 0 : Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_tick)));
+		now = GetCurrentTimestamp();
+		foreach(lc, received)
+		{
+			ZkReceived *r = lfirst(lc);
+
+			if (r->inbox || r->peer != leader_index)
+				continue;
+			if (!r->answered)
+			{
+				if (r->type == ZK_MSG_SYNC)
+					sync_sent = 0;	/* ask again */
+				continue;
+			}
+			if (r->answer.note.state != ZK_STATE_LEADING ||
+				r->answer.note.vote.leader != election->leader)
+			{
+				elog(LOG, "zkpg leader %d no longer leads", election->leader);
+				leader_left = true;
+				continue;
+			}
+			leader_seen = now;
+			if (r->type == ZK_MSG_SYNC && r->answer.ok)
+			{
+				LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+				if ((uint64) r->value > ZkShmem->sync_answered)
+				{
+					ZkShmem->sync_answered = (uint64) r->value;
+					ZkShmem->sync_zxid = Max(ZkShmem->sync_zxid, r->answer.committed);
+				}
+				LWLockRelease(ZkShmem->state_lock);
+				ConditionVariableBroadcast(&ZkShmem->sync_cv);
+			}
+		}
+		if (TimestampDifferenceExceeds(leader_seen, now, limit_ms))
+		{
+			elog(LOG, "zkpg heard nothing from leader %d for %ld ms", election->leader, limit_ms);
+			leader_left = true;
+		}
+		else if (!serving &&
+				 TimestampDifferenceExceeds(role_start, now, (long) zk_init_limit * zk_tick_ms))
+		{
+			elog(LOG, "zkpg leader %d did not sync this server within zkpg.init_limit ticks",
+				 election->leader);
+			leader_left = true;
+		}
+
+		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+		snap_from = ZkShmem->snap_from;
+		LWLockRelease(ZkShmem->state_lock);
+
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_cxt);
+		if (snap_from == election->leader)
+		{
+			ZkPeerPublish(role, false, election->leader, follow_epoch);
+			(void) copy_leader_tree();
+			leader_left = true;
+		}
+		if (leader_left)
+			break;
+	}
+	MemoryContextDelete(loop_cxt);
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->synced_epoch = 0;
+	ZkShmem->snap_from = 0;
+	LWLockRelease(ZkShmem->state_lock);
+	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, follow_epoch);
+	ZkPeerResetConnections();
+}
