@@ -206,7 +206,7 @@ choose_sync(int i, const ZkPeerAnswer *a)
 	learners[i].sent_upto = floor;
 	learners[i].acked = floor;
 	learners[i].truncate = (floor != theirs);
-	elog(DEBUG1, "zkpg server %d syncs by %s from zxid 0x%llx",
+	elog(LOG, "zkpg server %d syncs by %s from zxid 0x%llx",
 		 ZkQuorum.peers[i].id, learners[i].truncate ? "TRUNC+DIFF" : "DIFF",
 		 (unsigned long long) floor);
 	set_phase(i, LP_SYNC);
@@ -341,17 +341,21 @@ send_append(int i)
 		else
 		{
 			bool		in_xact = IsTransactionState();
+			MemoryContext caller = CurrentMemoryContext;
 
+			/* what ZkLogRead returns lives in caller, past the commit */
 			if (!in_xact)
 			{
 				StartTransactionCommand();
 				PushActiveSnapshot(GetTransactionSnapshot());
+				MemoryContextSwitchTo(caller);
 			}
 			from_log = ZkLogRead(l->sent_upto, Min(my_logged, proposals_prev), APPEND_MAX_TXNS);
 			if (!in_xact)
 			{
 				PopActiveSnapshot();
 				CommitTransactionCommand();
+				MemoryContextSwitchTo(caller);
 			}
 			foreach(lc, from_log)
 			{
@@ -714,7 +718,13 @@ ZkLead(ZkElection *election)
 			if (serving)
 			{
 				List	   *chores;
+				ZkZxid		bound = my_logged;
 
+				/* keep what a synced learner may still need */
+				for (i = 0; i < ZkQuorum.npeers; i++)
+					if (i != ZkQuorum.my_index && learners[i].phase != LP_NONE)
+						bound = Min(bound, learners[i].acked);
+				ZkPeerPurgeLog(bound);
 				take_touches();
 				chores = ZkPeerHousekeeping();
 				if (chores != NIL)

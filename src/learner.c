@@ -299,6 +299,8 @@ ZkLearn(ZkElection *election)
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
+			if (serving)
+				ZkPeerPurgeLog(PG_INT64_MAX);
 			send_ping();
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}

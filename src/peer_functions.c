@@ -172,9 +172,37 @@ on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a)
 static void
 on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 {
-	int64		accepted = ZkLogLockEpochs();
+	int64		accepted;
 	ZkZxid		last;
 	int			i;
+
+	/*
+	 * A COMMIT alone writes nothing: what it commits is logged here
+	 * already, and the published position is durable.  No transaction
+	 * work, no fsync.
+	 */
+	if (m->n == 0 && m->flags == 0 &&
+		m->prev_zxid == (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid) &&
+		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch) &&
+		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
+		following(m->note.from))
+	{
+		ZkZxid		commit = Min(m->committed, m->prev_zxid);
+
+		if (commit > (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid))
+		{
+			pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) commit);
+			if (ZkShmem->applier_latch)
+				SetLatch(ZkShmem->applier_latch);
+		}
+		a->ok = true;
+		a->last_logged = m->prev_zxid;
+		a->accepted_epoch = m->epoch;
+		a->current_epoch = m->epoch;
+		return;
+	}
+
+	accepted = ZkLogLockEpochs();
 
 	fill_position(a, accepted);
 	if (!following(m->note.from) || m->epoch != accepted)

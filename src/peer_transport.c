@@ -41,7 +41,7 @@
 #include "zkpg.h"
 
 #define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
+#define BACKOFF_MAX_MS	1000
 #define MAX_IN_FLIGHT	8
 
 typedef enum ConnState

@@ -372,6 +372,32 @@ ZkPeerHousekeeping(void)
 }
 
 /*
+ * Now and then, purge the log of txns applied here and below bound (the
+ * leader passes what its synced learners have logged), but the last
+ * zkpg.log_retain.
+ */
+void
+ZkPeerPurgeLog(ZkZxid bound)
+{
+	static TimestampTz last_purge = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext caller = CurrentMemoryContext;
+	int64		purged;
+
+	if (!TimestampDifferenceExceeds(last_purge, now, 50 * zk_tick_ms))
+		return;
+	last_purge = now;
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	purged = ZkLogPurge(Min(bound, (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid)));
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	if (purged > 0)
+		elog(DEBUG1, "zkpg purged %lld txns from the log", (long long) purged);
+}
+
+/*
  * A closeSession for each session this server owns whose backend is
  * gone: after a restart, those of the previous run.
  */
@@ -706,6 +732,7 @@ ZkQuorumPeerMain(Datum arg)
 
 			if (chores != NIL)
 				peer_process_batch(chores);
+			ZkPeerPurgeLog(PG_INT64_MAX);
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}
 		MemoryContextSwitchTo(old);

@@ -44,6 +44,7 @@ extern ZkZxid ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
 								 ZkProposeHook propose, void *arg);
 extern List *ZkPeerHousekeeping(void);
 extern List *ZkPeerStaleSessionCloses(void);
+extern void ZkPeerPurgeLog(ZkZxid bound);
 extern bool ZkSessionHolderAlive(int64 session_id);
 
 /* leader.c, learner.c: run the role until it ends */

@@ -286,7 +286,19 @@ zkpg_peer_info(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(ZkServerStateName(status[i].state));
 		else
 			nulls[4] = true;
-		nulls[5] = nulls[6] = true;	/* no replication in this version */
+		/* the leader knows what each peer logged; lag in txns behind it */
+		if (my_state == ZK_STATE_LEADING)
+		{
+			ZkZxid		acked = ZkShmem->peer_acked[i];
+			ZkZxid		mine = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
+
+			values[5] = Int64GetDatum(acked);
+			values[6] = Int64GetDatum(ZK_ZXID_EPOCH(acked) == ZK_ZXID_EPOCH(mine) ?
+									  (int64) ZK_ZXID_COUNTER(mine) - ZK_ZXID_COUNTER(acked) :
+									  (int64) ZK_ZXID_COUNTER(mine));
+		}
+		else
+			nulls[5] = nulls[6] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

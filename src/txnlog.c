@@ -29,6 +29,9 @@
 #include "txnlog.h"
 #include "zkpg.h"
 
+/* the advisory lock key of the log: "zkpg" */
+#define ZK_LOG_LOCK_KEY 2053861479
+
 static SPIPlanPtr plan_append = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_get_state = NULL;
@@ -183,41 +186,35 @@ ZkLogSetState(const char *key, int64 value)
 }
 
 /*
- * Lock the acceptedEpoch row until the end of the transaction and return
- * it.  Whoever changes the epochs or writes the log as a learner holds
- * this lock, so that a learner's log has one writer at a time and an
- * append checked against the epoch cannot race a change of epoch.
+ * Take zkpg's log lock until the end of the transaction and return the
+ * accepted epoch.  Whoever changes the epochs or writes the log as a
+ * learner holds it, so that a learner's log has one writer at a time and
+ * an append checked against the epoch cannot race a change of epoch.  It
+ * is an advisory lock: it writes nothing, unlike a row lock.
  */
 int64
 ZkLogLockEpochs(void)
 {
+	static SPIPlanPtr plan = NULL;
 	int64		v = 0;
 	bool		isnull;
 
 	SPI_connect();
-	if (SPI_execute("INSERT INTO zkpg.peer_state (key, value) VALUES ('accepted_epoch', 0) "
-					"ON CONFLICT (key) DO NOTHING", false, 0) != SPI_OK_INSERT ||
-		SPI_execute("SELECT value FROM zkpg.peer_state WHERE key = 'accepted_epoch' FOR UPDATE",
-					false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "zkpg: could not lock the peer state");
+	if (SPI_execute_plan(log_plan(&plan,
+								  "SELECT (SELECT value FROM zkpg.peer_state WHERE key = 'accepted_epoch') "
+								  "FROM pg_advisory_xact_lock(" CppAsString2(ZK_LOG_LOCK_KEY) ")",
+								  0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not lock the txn log");
 	if (SPI_processed == 1)
-		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			v = DatumGetInt64(d);
+	}
 	SPI_finish();
 	return v;
-}
-
-/* a zxid-parameterized statement, no result */
-static void
-log_exec_zxid(SPIPlanPtr *plan, const char *sql, ZkZxid zxid, int expected)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1];
-
-	values[0] = Int64GetDatum(zxid);
-	SPI_connect();
-	if (SPI_execute_plan(log_plan(plan, sql, 1, types), values, NULL, false, 0) != expected)
-		elog(ERROR, "zkpg: could not run \"%s\"", sql);
-	SPI_finish();
 }
 
 /* TRUNC: forget logged txns after zxid (never applied ones: callers check) */
@@ -226,7 +223,15 @@ ZkLogTruncateAfter(ZkZxid zxid)
 {
 	static SPIPlanPtr plan = NULL;
 
-	log_exec_zxid(&plan, "DELETE FROM zkpg.txnlog WHERE zxid > $1", zxid, SPI_OK_DELETE);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(zxid);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan, "DELETE FROM zkpg.txnlog WHERE zxid > $1", 1, types),
+						 values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "zkpg: could not truncate the txn log");
+	SPI_finish();
 }
 
 /*
@@ -261,19 +266,45 @@ ZkLogFloor(ZkZxid zxid)
 }
 
 /*
- * Purge the log up to zxid (applied everywhere it matters: the caller
- * decides), remembering it as the log's base: a learner behind the base
- * can only catch up by SNAP.
+ * Purge applied txns from the log but the last zkpg.log_retain of them,
+ * remembering the highest purged zxid as the log's base: a learner behind
+ * the base can only catch up by SNAP.  Returns how many were purged.
  */
-void
-ZkLogPurge(ZkZxid upto)
+int64
+ZkLogPurge(ZkZxid applied)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plan_find = NULL;
+	static SPIPlanPtr plan_delete = NULL;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2];
+	ZkZxid		upto = 0;
+	int64		purged = 0;
+	bool		isnull;
 
-	if (upto <= ZkLogGetState(ZK_STATE_LOG_BASE))
-		return;
-	log_exec_zxid(&plan, "DELETE FROM zkpg.txnlog WHERE zxid <= $1", upto, SPI_OK_DELETE);
-	ZkLogSetState(ZK_STATE_LOG_BASE, upto);
+	values[0] = Int64GetDatum(applied);
+	values[1] = Int32GetDatum(zk_log_retain);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_find,
+								  "SELECT zxid FROM zkpg.txnlog WHERE zxid <= $1 "
+								  "ORDER BY zxid DESC OFFSET $2 LIMIT 1", 2, types),
+						 values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zkpg: could not read the txn log");
+	if (SPI_processed == 1)
+		upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (upto == 0)
+		return 0;
+	values[0] = Int64GetDatum(upto);
+	SPI_connect();
+	if (SPI_execute_plan(log_plan(&plan_delete, "DELETE FROM zkpg.txnlog WHERE zxid <= $1",
+								  1, types),
+						 values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "zkpg: could not purge the txn log");
+	purged = SPI_processed;
+	SPI_finish();
+	if (upto > ZkLogGetState(ZK_STATE_LOG_BASE))
+		ZkLogSetState(ZK_STATE_LOG_BASE, upto);
+	return purged;
 }
 
 /*

@@ -39,6 +39,6 @@ extern int64 ZkLogLockEpochs(void);
 extern ZkZxid ZkLogLockApplied(void);
 extern void ZkLogTruncateAfter(ZkZxid zxid);
 extern ZkZxid ZkLogFloor(ZkZxid zxid);
-extern void ZkLogPurge(ZkZxid upto);
+extern int64 ZkLogPurge(ZkZxid applied);
 
 #endif							/* ZKPG_TXNLOG_H */

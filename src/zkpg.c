@@ -39,6 +39,7 @@ int			zk_request_timeout_ms = 30000;
 int			zk_request_queue_kb = 16384;
 int			zk_max_watches = 10000;
 int			zk_container_check_ms = 1000;
+int			zk_log_retain = 100000;
 double		zk_notify_queue_limit = 0.5;
 
 static const struct config_enum_entry replication_options[] = {
@@ -157,6 +158,11 @@ _PG_init(void)
 							 "Sessions that miss events get one {\"type\":\"EventsLost\"} once usage is below half of this.",
 							 &zk_notify_queue_limit, 0.5, 0.0, 0.9,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.log_retain",
+							"Applied txns kept in the log for learners that catch up by DIFF.",
+							"Older ones are purged; a learner further behind catches up by SNAP.",
+							&zk_log_retain, 100000, 0, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("zkpg");
 
 	prev_shmem_request_hook = shmem_request_hook;

@@ -180,6 +180,7 @@ extern int	zk_sync_limit;
 extern int	zk_replication;
 extern int	zk_max_watches;
 extern int	zk_container_check_ms;
+extern int	zk_log_retain;
 extern double zk_notify_queue_limit;
 
 extern int	ZkErrorToSqlstate(int zkerr);

@@ -371,6 +371,7 @@ the list of nodes (index 0 is id 1).
 sub create_ensemble
 {
 	my ($n, %params) = @_;
+	return _create_relayed_ensemble($n, %params) if $params{relays};
 	my %observer = map { $_ => 1 } @{ $params{observers} // [] };
 	my $prefix = $params{name} // 'peer';
 	my @nodes = map { create_node("$prefix$_", conf => $params{conf}) } 1 .. $n;
@@ -393,6 +394,83 @@ zkpg.tick_ms = $tick
 ));
 	}
 	return @nodes;
+}
+
+# With relays => 1: peers talk over TCP, each directed link i -> j through
+# a NetSplit relay, so that tests can cut the network between any two.
+# The relays are in $node->{_links}{$j} of node i.
+sub _create_relayed_ensemble
+{
+	my ($n, %params) = @_;
+	require NetSplit;
+	my %observer = map { $_ => 1 } @{ $params{observers} // [] };
+	my $prefix = $params{name} // 'peer';
+	my @nodes = map { create_node("$prefix$_", conf => $params{conf}) } 1 .. $n;
+	my $tick = $params{tick_ms} // 100;
+
+	for my $i (0 .. $#nodes)
+	{
+		my $id = $i + 1;
+		my @servers;
+		for my $j (0 .. $#nodes)
+		{
+			my $jid = $j + 1;
+			my $port = $nodes[$j]->port;
+			if ($j != $i)
+			{
+				$port = PostgreSQL::Test::Cluster::get_free_port();
+				$nodes[$i]{_links}{$jid} = NetSplit::start_link($port, $nodes[$j]->port);
+			}
+			push @servers,
+			  "$jid=127.0.0.1:$port" . ($observer{$jid} ? ':observer' : '');
+		}
+		my $servers = join(',', @servers);
+		$nodes[$i]->append_conf(
+			'postgresql.conf', qq(
+listen_addresses = '127.0.0.1'
+zkpg.myid = $id
+zkpg.servers = '$servers'
+zkpg.tick_ms = $tick
+));
+	}
+	return @nodes;
+}
+
+=pod
+
+=item isolate(\@nodes, $id) / heal_all(\@nodes)
+
+Cut (heal) every link to and from server C<$id> of a relayed ensemble.
+
+=cut
+
+sub isolate
+{
+	my ($nodes, $id) = @_;
+	for my $i (0 .. $#$nodes)
+	{
+		my $links = $nodes->[$i]{_links} // {};
+		if ($i + 1 == $id) { NetSplit::cut($_) for values %$links; }
+		elsif ($links->{$id}) { NetSplit::cut($links->{$id}); }
+	}
+}
+
+sub heal_all
+{
+	my ($nodes) = @_;
+	for my $node (@$nodes)
+	{
+		NetSplit::heal($_) for values %{ $node->{_links} // {} };
+	}
+}
+
+sub stop_relays
+{
+	my ($nodes) = @_;
+	for my $node (@$nodes)
+	{
+		NetSplit::stop($_) for values %{ $node->{_links} // {} };
+	}
 }
 
 =pod

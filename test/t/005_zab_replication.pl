@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use ZkpgNode;
+use IPC::Run;
 
 my $db = $ZkpgNode::dbname;
 
@@ -24,9 +25,10 @@ sub node_by_id { return $nodes[ $_[0] - 1 ]; }
 sub wait_serving
 {
 	my ($node) = @_;
+	# zk_sync needs the server to serve: it waits for that, or fails
 	return $node->poll_query_until($db,
-		"SELECT state IN ('leading','following','observing') AND committed_zxid > 0 FROM zkpg.status"
-	);
+		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
+		  . "(SELECT zk_sync('/')) s");
 }
 
 # wait until every running node has applied the same zxid, then compare trees
@@ -63,10 +65,97 @@ for my $i (0 .. 2)
 for my $i (0 .. 2)
 {
 	my $got = $nodes[$i]->safe_psql($db,
-		"SELECT zk_sync('/'); SELECT string_agg(convert_from(data, 'UTF8'), ',' ORDER BY 1) FROM "
+		"DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT string_agg(convert_from(data, 'UTF8'), ',' ORDER BY 1) FROM "
 		  . "(SELECT (zk_get('/via' || g)).data FROM generate_series(1,3) g) s");
 	is($got, 'from 1,from 2,from 3', "server " . ($i + 1) . " reads all three writes after zk_sync");
 }
 converged('after writes', @nodes);
+
+# --- a follower's session, its ephemeral and its watch -------------------
+my @followers = grep { $_ != $leader } 1 .. 3;
+my $f1 = node_by_id($followers[0]);
+my $f2 = node_by_id($followers[1]);
+my $bg = $f1->background_psql($db, on_error_stop => 0);
+$bg->query_safe("SELECT zk_create('/eph', 'e', 'ephemeral')");
+$bg->query_safe("SELECT zk_create('/watched', 'w')");
+$bg->query_safe("SELECT data FROM zk_get('/watched', true)");
+$f2->safe_psql($db, "SELECT zk_set('/watched', 'changed')");
+my $seen = 0;
+for (1 .. 50)
+{
+	my $out = $bg->query("SELECT 1");
+	# psql prints asynchronous notifications after the query result
+	if ($bg->{stdout} =~ /NodeDataChanged/ || $out =~ /NodeDataChanged/) { $seen = 1; last; }
+	sleep 0.1;
+}
+ok($seen, 'a watch set on a follower fires for a change made through the other follower');
+is(node_by_id($leader)->safe_psql($db, "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT zk_exists('/eph') IS NOT NULL"),
+	't', "the follower's ephemeral is on the leader");
+
+# kill -9 the follower that holds the session: the ephemeral goes away
+# everywhere within the session timeout and a margin
+my $t0 = time();
+ZkpgNode::kill9_server($f1);
+eval { $bg->quit };
+my $gone = node_by_id($leader)->poll_query_until($db,
+	"SELECT zk_exists('/eph') IS NULL");
+my $took = time() - $t0;
+ok($gone, "ephemeral of a killed follower's session is gone ($took s)");
+cmp_ok($took, '<', 2 + 10, 'within session timeout plus a margin');
+is($f2->safe_psql($db, "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT zk_exists('/eph') IS NULL"),
+	't', 'and gone on the other follower too');
+
+# writes go on with two of three; the restarted follower catches up (DIFF)
+for my $i (1 .. 50)
+{
+	$f2->safe_psql($db, "SELECT zk_create('/diff$i', 'd')") if $i % 2;
+	node_by_id($leader)->safe_psql($db, "SELECT zk_create('/diff$i', 'd')") unless $i % 2;
+}
+$f1->start;
+ok(wait_serving($f1), 'restarted follower serves again');
+is($f1->safe_psql($db, "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'diff%'"),
+	'50', 'restarted follower caught up by DIFF');
+like(slurp_file($f1->logfile), qr/serves as following/, 'it rejoined as a follower');
+converged('after follower restart', @nodes);
+
+# --- kill -9 of the leader under a write load ------------------------------
+# one writer per peer; each prints the paths the server acknowledged
+$f2->safe_psql($db, "SELECT zk_create('/load')");
+my @writers;
+for my $id (1 .. 3)
+{
+	my $script = "SET zkpg.request_timeout = 4000;\n\\set ON_ERROR_STOP 0\n";
+	$script .= "SELECT zk_create('/load/w$id-$_', 'x');\n" for 1 .. 400;
+	my ($in, $out, $err) = ($script, '', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-XAt', '-d', node_by_id($id)->connstr($db) ],
+		'<', \$in, '>', \$out, '2>', \$err);
+	push @writers, { id => $id, h => $h, out => \$out, err => \$err };
+}
+sleep 1.5;
+my $old_leader = $leader;
+my $t_kill = time();
+ZkpgNode::kill9_server(node_by_id($old_leader));
+my @survivors = map { node_by_id($_) } grep { $_ != $old_leader } 1 .. 3;
+my $new_leader = ZkpgNode::wait_for_leader(\@survivors);
+ok(defined $new_leader && $new_leader != $old_leader,
+	"a new leader ($new_leader) after kill -9 of leader $old_leader");
+$_->{h}->finish for @writers;
+
+my @acked = map { split /\n/, ${ $_->{out} } } @writers;
+@acked = grep { m{^/load/} } @acked;
+cmp_ok(scalar(@acked), '>', 100, scalar(@acked) . ' creates acknowledged around the failover');
+for my $n (@survivors)
+{
+	my %have = map { $_ => 1 } split /\n/, $n->safe_psql($db,
+		"DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT '/load/' || c FROM zk_get_children('/load') c");
+	my @missing = grep { !$have{$_} } @acked;
+	is(scalar(@missing), 0, 'every acknowledged write is on server ' . $n->name)
+	  or diag "missing: @missing[0 .. (@missing > 10 ? 9 : $#missing)]";
+}
+my $epochs = join ' ', map { $_->safe_psql($db, 'SELECT epoch FROM zkpg.status') } @survivors;
+node_by_id($old_leader)->start;
+ok(wait_serving(node_by_id($old_leader)), 'the old leader rejoins');
+converged('after leader failover', @nodes);
 
 done_testing();

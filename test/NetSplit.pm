@@ -1,0 +1,111 @@
+
+# Copyright (c) zkpg authors
+
+=pod
+
+=head1 NAME
+
+NetSplit - cut the network between zkpg peers in TAP tests
+
+=head1 SYNOPSIS
+
+  my $link = NetSplit::start_link($listen_port, $target_port);
+  NetSplit::cut($link);     # packets are black-holed
+  NetSplit::heal($link);    # they flow again
+  NetSplit::stop($link);
+
+=head1 DESCRIPTION
+
+Each directed link between two peers is a TCP relay of its own (one process
+group: a listener that forks a pump per connection).  Peer i reaches peer j
+at i's relay port for j, so the network between any two peers can be cut
+without root: C<cut> stops the relay's process group, so bytes in flight
+and new connections go nowhere (the TCP stack still accepts connections
+into the backlog, as a black-holing network does), and C<heal> resumes it.
+zkpg itself runs unchanged: it only sees a network that stops delivering.
+
+=cut
+
+package NetSplit;
+
+use strict;
+use warnings;
+
+use IO::Select;
+use IO::Socket::INET;
+use POSIX ();
+
+sub start_link
+{
+	my ($listen_port, $target_port) = @_;
+	my $listener = IO::Socket::INET->new(
+		LocalAddr => '127.0.0.1',
+		LocalPort => $listen_port,
+		Listen => 64,
+		ReuseAddr => 1,
+		Proto => 'tcp') or die "listen on $listen_port: $!";
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		POSIX::setpgid(0, 0);
+		$SIG{CHLD} = 'IGNORE';
+		while (1)
+		{
+			my $client = $listener->accept or next;
+			my $child = fork();
+			next unless defined $child;
+			if ($child == 0)
+			{
+				close $listener;
+				_pump($client, $target_port);
+				POSIX::_exit(0);
+			}
+			close $client;
+		}
+	}
+	close $listener;
+	# the parent also sets it, so that cut() works at once
+	POSIX::setpgid($pid, $pid);
+	return { pid => $pid, port => $listen_port, target => $target_port };
+}
+
+sub _pump
+{
+	my ($client, $target_port) = @_;
+	my $server = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1',
+		PeerPort => $target_port,
+		Proto => 'tcp') or return;
+	my $sel = IO::Select->new($client, $server);
+	while (1)
+	{
+		for my $fh ($sel->can_read)
+		{
+			my $buf;
+			my $n = sysread($fh, $buf, 65536);
+			return unless $n;
+			my $to = $fh == $client ? $server : $client;
+			my $off = 0;
+			while ($off < $n)
+			{
+				my $w = syswrite($to, $buf, $n - $off, $off);
+				return unless defined $w;
+				$off += $w;
+			}
+		}
+	}
+}
+
+sub cut { kill 'STOP', -$_[0]{pid}; }
+sub heal { kill 'CONT', -$_[0]{pid}; }
+
+sub stop
+{
+	my ($link) = @_;
+	kill 'CONT', -$link->{pid};
+	kill 'KILL', -$link->{pid};
+	waitpid($link->{pid}, 0);
+}
+
+1;

@@ -1,0 +1,140 @@
+# ZAB's recovery paths on ensembles whose network the test can really cut
+# (NetSplit relays between every pair of peers): a partitioned leader
+# stops serving (ZK004) while the majority elects another and goes on; the
+# txn the cut-off leader logged alone is truncated when it rejoins (TRUNC);
+# a follower behind the leader's purged log catches up by SNAP; five peers
+# with an observer keep serving with a voter down.  After each step all
+# peers converge to the same tree and no ephemeral belongs to a dead
+# session.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use ZkpgNode;
+
+my $db = $ZkpgNode::dbname;
+my $SYNC = "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$;";
+
+sub wait_serving
+{
+	my ($node) = @_;
+	return $node->poll_query_until($db,
+		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
+		  . "(SELECT zk_sync('/')) s");
+}
+
+sub converged
+{
+	my ($msg, @running) = @_;
+	my $deadline = time() + 60;
+	my %d;
+	while (time() < $deadline)
+	{
+		%d = ();
+		for my $n (@running)
+		{
+			my ($ret, $row) = $n->psql($db,
+				"SELECT applied_zxid || ' ' || zkpg.tree_digest() FROM zkpg.status");
+			$d{ $ret == 0 ? $row : "error" }++;
+		}
+		last if keys %d == 1 && !$d{error};
+		sleep 0.2;
+	}
+	is(scalar(keys %d), 1, "$msg: all peers applied the same zxid and have the same tree")
+	  or diag explain \%d;
+	for my $n (@running)
+	{
+		is($n->safe_psql($db,
+				"SELECT count(*) FROM zkpg.znode z WHERE ephemeral_owner <> 0 AND NOT EXISTS "
+				  . "(SELECT 1 FROM zkpg.session s WHERE s.session_id = z.ephemeral_owner)"),
+			'0', "$msg: no ephemeral of a dead session on " . $n->name);
+	}
+}
+
+# --- partition: the leader alone on one side -------------------------------
+my @nodes = ZkpgNode::create_ensemble(3, relays => 1,
+	conf => "zkpg.session_timeout = 2000\nzkpg.request_timeout = 3000\n");
+ZkpgNode::start_and_create_extension($_) for @nodes;
+my $leader = ZkpgNode::wait_for_leader(\@nodes);
+ok(defined $leader, "3 peers over relays: leader $leader");
+wait_serving($_) for @nodes;
+my $L = $nodes[ $leader - 1 ];
+my @rest = grep { $_ != $L } @nodes;
+$rest[0]->safe_psql($db, "SELECT zk_create('/before', 'b')");
+
+ZkpgNode::isolate(\@nodes, $leader);
+# a write on the cut-off leader: it may log it, but no quorum acks it
+my ($ret, $out, $err) = $L->psql($db, "SELECT zk_create('/lost-in-partition', 'x')");
+like($err, qr/ZK00[47]|did not complete|not serving/, 'the isolated leader does not acknowledge a write');
+ok($L->poll_query_until($db, "SELECT state <> 'leading' FROM zkpg.status"),
+	'the isolated leader steps down');
+($ret, $out, $err) = $L->psql($db, "SET zkpg.request_timeout = 1000; SELECT zk_create('/minority', 'x')");
+like($err, qr/not serving/, 'the minority refuses writes with ZK004');
+my $new = ZkpgNode::wait_for_leader(\@rest);
+ok(defined $new && $new != $leader, "the majority elects server $new");
+wait_serving($_) for @rest;
+$rest[1]->safe_psql($db, "SELECT zk_create('/majority$_', 'm')") for 1 .. 20;
+is($rest[0]->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'majority%'"),
+	'20', 'the majority goes on writing');
+
+# the old leader dies with its unacknowledged txn, then comes back healed
+ZkpgNode::kill9_server($L);
+ZkpgNode::heal_all(\@nodes);
+$L->start;
+ok(wait_serving($L), 'the old leader rejoins after the partition heals');
+is($L->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'majority%'"),
+	'20', 'it has the writes made while it was cut off');
+for my $n (@nodes)
+{
+	is($n->safe_psql($db, "$SYNC SELECT zk_exists('/lost-in-partition') IS NULL"),
+		't', 'the unacknowledged txn is nowhere: ' . $n->name);
+}
+converged('after the partition', @nodes);
+
+# --- SNAP: a follower behind the purged log -----------------------------------
+$leader = ZkpgNode::wait_for_leader(\@nodes);
+$L = $nodes[ $leader - 1 ];
+my ($F) = grep { $_ != $L } @nodes;
+$F->stop('fast');
+$L->append_conf('postgresql.conf', "zkpg.log_retain = 10\n");
+$L->reload;
+$L->safe_psql($db, "SELECT zk_create('/snap')");
+$L->safe_psql($db, "SELECT zk_create('/snap/n$_', 'v$_')") for 1 .. 100;
+# the leader purges every 50 ticks
+ok($L->poll_query_until($db,
+		"SELECT count(*) < 60 FROM zkpg.txnlog"), 'the leader purged its log');
+$F->start;
+ok(wait_serving($F), 'the follower behind the purged log serves again');
+like(slurp_file($L->logfile), qr/syncs by SNAP/, 'it was synced by SNAP');
+is($F->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/snap')"),
+	'100', 'it has every node');
+$L->safe_psql($db, "SELECT zk_create('/after-snap', 'a')");
+converged('after SNAP', @nodes);
+
+$_->stop('immediate') for @nodes;
+ZkpgNode::stop_relays(\@nodes);
+
+# --- five peers, one of them an observer ----------------------------------------
+my @five = ZkpgNode::create_ensemble(5, name => 'five', observers => [5],
+	conf => "zkpg.session_timeout = 2000\nzkpg.request_timeout = 5000\n");
+ZkpgNode::start_and_create_extension($_) for @five;
+$leader = ZkpgNode::wait_for_leader(\@five);
+ok(defined $leader && $leader != 5, "five peers: leader $leader, never the observer");
+wait_serving($_) for @five;
+is($five[4]->safe_psql($db, "SELECT state FROM zkpg.status"), 'observing', 'server 5 observes');
+$five[4]->safe_psql($db, "SELECT zk_create('/via-observer', 'o')");
+is($five[0]->safe_psql($db, "$SYNC SELECT zk_exists('/via-observer') IS NOT NULL"), 't',
+	'a write through the observer is replicated');
+# one voter down: three of four voters remain, a quorum
+my @down = (grep { $_ + 1 != $leader } 0 .. 3)[0];
+ZkpgNode::kill9_server($five[ $down[0] ]);
+$five[ $leader - 1 ]->safe_psql($db, "SELECT zk_create('/three-of-four', 't')");
+is($five[4]->safe_psql($db, "$SYNC SELECT zk_exists('/three-of-four') IS NOT NULL"), 't',
+	'writes go on with one of four voters down');
+$five[ $down[0] ]->start;
+wait_serving($five[ $down[0] ]);
+converged('five peers after restarts', @five);
+
+done_testing();
