@@ -380,12 +380,11 @@ ZkLearn(ZkElection *election)
 
 			if (r->inbox || r->peer != leader_index)
 				continue;
+			/* a SYNC the leader could not answer is asked again */
+			if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
+				sync_sent = 0;
 			if (!r->answered)
-			{
-				if (r->type == ZK_MSG_SYNC)
-					sync_sent = 0;	/* ask again */
 				continue;
-			}
 			if (r->answer.note.state != ZK_STATE_LEADING ||
 				r->answer.note.vote.leader != election->leader)
 			{
