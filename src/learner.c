@@ -384,7 +384,16 @@ ZkLearn(ZkElection *election)
 			if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
 				sync_sent = 0;
 			if (!r->answered)
+			{
+				/* a broken connection: the leader is gone, as ZooKeeper's
+				 * Follower concludes on a socket error */
+				if (!ZkTransportConnected(leader_index))
+				{
+					elog(LOG, "zkpg lost leader %d", election->leader);
+					leader_left = true;
+				}
 				continue;
+			}
 			if (r->answer.note.state != ZK_STATE_LEADING ||
 				r->answer.note.vote.leader != election->leader)
 			{

@@ -21,7 +21,8 @@
  * 4. A replaceable message (an election notification) waiting to be sent
  *	  is replaced by a newer one: notifications are states, the latest
  *	  says it all.
- * 5. A call unanswered for zkpg.sync_limit ticks drops the connection.
+ * 5. A call unanswered for zkpg.sync_limit ticks (at least 2 s) drops the
+ *	  connection.
  *
  * IDENTIFICATION
  *	  src/peer_transport.c
@@ -379,7 +380,8 @@ ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg)
 	int			owner[ZK_MAX_PEERS + 2];
 	int			nevents;
 	TimestampTz now = GetCurrentTimestamp();
-	long		call_timeout = (long) zk_sync_limit * zk_tick_ms;
+	/* a loaded peer may take a while to log a large append */
+	long		call_timeout = Max((long) zk_sync_limit * zk_tick_ms, 2000);
 	int			i;
 
 	set = CreateWaitEventSet(CurrentMemoryContext, tconfig->npeers + 2);
