@@ -10,7 +10,11 @@
  * flipped bytes and with length fields set to extreme values.  A decoder
  * must either refuse the input with a reason or return a record whose
  * re-encoding decodes again; it must never crash or read out of bounds
- * (run it under valgrind to check the latter).  Superusers only.
+ * (run it under valgrind to check the latter).  Each record is also
+ * wrapped in a peer message (APPEND, REQUESTS) or replaced by a PING, a
+ * LEADERINFO, a NEWLEADER or an answer, and those are fuzzed the same
+ * way: zkpg.peer_message() decodes them from the network.  Superusers
+ * only.
  *
  * IDENTIFICATION
  *	  src/codec_fuzz.c
@@ -32,8 +36,7 @@ PG_FUNCTION_INFO_V1(zkpg_fuzz_codec);
 static char *random_path(pg_prng_state *rng);
 static void random_op(pg_prng_state *rng, ZkOp *op, bool txn);
 static void random_record(pg_prng_state *rng, ZkRecord *rec, bool txn);
-static void check_roundtrip(StringInfo enc, bool txn);
-static int64 mutate_and_decode(pg_prng_state *rng, StringInfo enc, bool txn);
+
 
 static char *
 random_path(pg_prng_state *rng)
@@ -130,30 +133,77 @@ random_record(pg_prng_state *rng, ZkRecord *rec, bool txn)
 	}
 }
 
+/* what a fuzzed input is decoded as */
+typedef enum FuzzKind
+{
+	FUZZ_REQUEST,
+	FUZZ_TXN,
+	FUZZ_PEER_MESSAGE,
+	FUZZ_PEER_ANSWER
+} FuzzKind;
+
+static const char *const kind_names[] = {"request", "txn", "peer message", "peer answer"};
+
+/* decode as kind; on success, encode the result again into out */
+static const char *
+decode_kind(FuzzKind kind, const char *data, int len, StringInfo out)
+{
+	const char *reason = NULL;
+
+	switch (kind)
+	{
+		case FUZZ_REQUEST:
+		case FUZZ_TXN:
+			{
+				ZkRecord	rec;
+
+				reason = kind == FUZZ_TXN ? ZkDecodeTxn(data, len, &rec) :
+					ZkDecodeRequest(data, len, &rec);
+				if (reason == NULL && kind == FUZZ_TXN)
+					ZkEncodeTxn(out, &rec);
+				else if (reason == NULL)
+					ZkEncodeRequest(out, &rec);
+				break;
+			}
+		case FUZZ_PEER_MESSAGE:
+			{
+				ZkPeerMessage m;
+
+				reason = ZkDecodePeerMessage(data, len, &m);
+				if (reason == NULL)
+					ZkEncodePeerMessage(out, &m);
+				break;
+			}
+		case FUZZ_PEER_ANSWER:
+			{
+				ZkPeerAnswer a;
+
+				reason = ZkDecodePeerAnswer(data, len, &a);
+				if (reason == NULL)
+					ZkEncodePeerAnswer(out, &a);
+				break;
+			}
+	}
+	return reason;
+}
+
 /* decode(encode(x)) encodes to the same bytes */
 static void
-check_roundtrip(StringInfo enc, bool txn)
+check_roundtrip(StringInfo enc, FuzzKind kind)
 {
-	ZkRecord	rec;
 	StringInfoData again;
 	const char *reason;
 
-	reason = txn ? ZkDecodeTxn(enc->data, enc->len, &rec) :
-		ZkDecodeRequest(enc->data, enc->len, &rec);
-	if (reason != NULL)
-		elog(ERROR, "zkpg codec: a valid %s does not decode: %s",
-			 txn ? "txn" : "request", reason);
 	initStringInfo(&again);
-	if (txn)
-		ZkEncodeTxn(&again, &rec);
-	else
-		ZkEncodeRequest(&again, &rec);
+	reason = decode_kind(kind, enc->data, enc->len, &again);
+	if (reason != NULL)
+		elog(ERROR, "zkpg codec: a valid %s does not decode: %s", kind_names[kind], reason);
 	if (again.len != enc->len || memcmp(again.data, enc->data, enc->len) != 0)
-		elog(ERROR, "zkpg codec: a %s does not survive a round trip", txn ? "txn" : "request");
+		elog(ERROR, "zkpg codec: a %s does not survive a round trip", kind_names[kind]);
 }
 
 static int64
-mutate_and_decode(pg_prng_state *rng, StringInfo enc, bool txn)
+mutate_and_decode(pg_prng_state *rng, StringInfo enc, FuzzKind kind)
 {
 	int64		decoded = 0;
 	int			m;
@@ -162,8 +212,7 @@ mutate_and_decode(pg_prng_state *rng, StringInfo enc, bool txn)
 	{
 		int			len = enc->len;
 		char	   *copy = palloc(len + 16);
-		ZkRecord	rec;
-		const char *reason;
+		StringInfoData again;
 
 		memcpy(copy, enc->data, len);
 		switch (pg_prng_uint32(rng) % 4)
@@ -201,23 +250,80 @@ mutate_and_decode(pg_prng_state *rng, StringInfo enc, bool txn)
 				}
 				break;
 		}
-		reason = txn ? ZkDecodeTxn(copy, len, &rec) : ZkDecodeRequest(copy, len, &rec);
-		if (reason == NULL)
+		initStringInfo(&again);
+		if (decode_kind(kind, copy, len, &again) == NULL)
 		{
-			/* accepted: it must be a well-formed record */
-			StringInfoData again;
-
-			initStringInfo(&again);
-			if (txn)
-				ZkEncodeTxn(&again, &rec);
-			else
-				ZkEncodeRequest(&again, &rec);
-			check_roundtrip(&again, txn);
+			/* accepted: it must be well formed */
+			check_roundtrip(&again, kind);
 			decoded++;
 		}
 		pfree(copy);
 	}
 	return decoded;
+}
+
+/*
+ * A peer message of a random type that carries enc (a request or txn) as
+ * its item, or an answer.
+ */
+static void
+random_peer_message(pg_prng_state *rng, StringInfo enc, bool txn, StringInfo out,
+					FuzzKind *kind)
+{
+	ZkPeerMessage m;
+	const char *items[1];
+	int32		lens[1];
+	ZkZxid		zxids[1];
+	int64		touches[2];
+
+	memset(&m, 0, sizeof(m));
+	m.note.from = 1 + pg_prng_uint32(rng) % 255;
+	m.note.state = ZK_STATE_FOLLOWING;
+	m.note.vote.leader = m.note.from;
+	m.note.vote.zxid = pg_prng_uint32(rng);
+	m.epoch = 1 + pg_prng_uint32(rng) % 1000;
+	items[0] = enc->data;
+	lens[0] = enc->len;
+	*kind = FUZZ_PEER_MESSAGE;
+	switch (pg_prng_uint32(rng) % 4)
+	{
+		case 0:
+			m.type = txn ? ZK_MSG_APPEND : ZK_MSG_REQUESTS;
+			m.n = 1;
+			m.items = items;
+			m.lens = lens;
+			zxids[0] = ZK_ZXID(m.epoch, 1 + pg_prng_uint32(rng) % 1000);
+			m.zxids = zxids;
+			m.prev_zxid = ZK_ZXID(m.epoch, 0);
+			m.committed = m.prev_zxid;
+			m.flags = pg_prng_bool(rng) ? ZK_APPEND_TRUNC : 0;
+			break;
+		case 1:
+			m.type = ZK_MSG_PING;
+			m.n = 2;
+			touches[0] = pg_prng_int64(rng);
+			touches[1] = pg_prng_int64(rng);
+			m.touches = touches;
+			break;
+		case 2:
+			m.type = ZK_MSG_LEADERINFO + pg_prng_uint32(rng) % 2 * 2;	/* or NEWLEADER */
+			break;
+		case 3:
+			{
+				ZkPeerAnswer a;
+
+				memset(&a, 0, sizeof(a));
+				a.note = m.note;
+				a.ok = pg_prng_bool(rng);
+				a.accepted_epoch = m.epoch;
+				a.current_epoch = m.epoch - 1;
+				a.last_logged = a.applied = a.committed = ZK_ZXID(m.epoch, 7);
+				ZkEncodePeerAnswer(out, &a);
+				*kind = FUZZ_PEER_ANSWER;
+				return;
+			}
+	}
+	ZkEncodePeerMessage(out, &m);
 }
 
 Datum
@@ -250,8 +356,18 @@ zkpg_fuzz_codec(PG_FUNCTION_ARGS)
 			ZkEncodeTxn(&enc, &rec);
 		else
 			ZkEncodeRequest(&enc, &rec);
-		check_roundtrip(&enc, txn);
-		accepted += mutate_and_decode(&rng, &enc, txn);
+		check_roundtrip(&enc, txn ? FUZZ_TXN : FUZZ_REQUEST);
+		accepted += mutate_and_decode(&rng, &enc, txn ? FUZZ_TXN : FUZZ_REQUEST);
+		/* the same record inside a peer message, or an answer */
+		{
+			StringInfoData peer;
+			FuzzKind	kind;
+
+			initStringInfo(&peer);
+			random_peer_message(&rng, &enc, txn, &peer, &kind);
+			check_roundtrip(&peer, kind);
+			accepted += mutate_and_decode(&rng, &peer, kind);
+		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 		CHECK_FOR_INTERRUPTS();

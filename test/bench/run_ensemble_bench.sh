@@ -1,0 +1,134 @@
+#!/bin/bash
+#
+# run_ensemble_bench.sh
+#	  Benchmarks a three-peer zkpg ensemble on this machine and prints a
+#	  Markdown table: creates/s at 1 and 32 clients and pipelined (8
+#	  connections x 32 in flight), sets/s and gets/s at 32 clients, latency
+#	  percentiles, and the failover time (kill -9 of the leader -> first
+#	  write acknowledged by a survivor), median of --failovers runs.
+#
+# It starts three throwaway PostgreSQL 15 servers with zkpg preloaded on
+# 127.0.0.1 (initdb into a temporary directory, as the postgres OS user
+# when run as root), one CREATE EXTENSION each, and removes them on exit.
+# zkbench's connections are spread over the three peers (one -d each).
+# The zkpg extension must be installed (make && make install).
+#
+# Usage:
+#	  test/bench/run_ensemble_bench.sh [-T SECONDS] [--failovers N]
+#		  [--port BASE] [--tick MS] [--keep]
+#
+# IDENTIFICATION
+#	  test/bench/run_ensemble_bench.sh
+#
+
+set -euo pipefail
+
+BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+DURATION=10
+FAILOVERS=5
+BASE=5561
+TICK=100
+KEEP=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+		-T) DURATION=$2; shift 2 ;;
+		--failovers) FAILOVERS=$2; shift 2 ;;
+		--port) BASE=$2; shift 2 ;;
+		--tick) TICK=$2; shift 2 ;;
+		--keep) KEEP=1; shift ;;
+		*) sed -n '3,/^# IDENTIFICATION/p' "$0" | sed -e '$d' -e 's/^#[ \t]\{0,1\}//'; exit 1 ;;
+	esac
+done
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+make -s -C "$here" test/zkbench >/dev/null
+work=$(mktemp -d /tmp/zkpg-ens-bench.XXXXXX)
+chmod 755 "$work"
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+port() { echo $((BASE + $1 - 1)); }
+conn() { echo "host=127.0.0.1 port=$(port "$1") dbname=postgres"; }
+q() { as_pg "$BINDIR/psql" -X -At -d "$(conn "$1")" -c "$2" 2>/dev/null; }
+
+cleanup()
+{
+	for i in 1 2 3; do
+		as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -m immediate stop >/dev/null 2>&1 || true
+	done
+	[ "$KEEP" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+servers="1=127.0.0.1:$(port 1),2=127.0.0.1:$(port 2),3=127.0.0.1:$(port 3)"
+for i in 1 2 3; do
+	as_pg "$BINDIR/initdb" -D "$work/peer$i" -A trust >/dev/null
+	cat >> "$work/peer$i/postgresql.conf" <<CONF
+shared_preload_libraries = 'zkpg'
+zkpg.myid = $i
+zkpg.servers = '$servers'
+zkpg.tick_ms = $TICK
+port = $(port "$i")
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$work'
+max_connections = 200
+shared_buffers = 256MB
+CONF
+done
+start_peer() { as_pg "$BINDIR/pg_ctl" -D "$work/peer$1" -l "$work/peer$1.log" -w start >/dev/null; }
+for i in 1 2 3; do start_peer "$i"; done
+for i in 1 2 3; do q "$i" "CREATE EXTENSION zkpg" >/dev/null; done
+
+# the leader's id once every running peer serves
+leader_of()
+{
+	local i l
+	for _ in $(seq 1 600); do
+		l=""
+		for i in "$@"; do
+			l=$(q "$i" "SET zkpg.request_timeout = 1000; SELECT leader_id FROM zkpg.status, (SELECT zk_sync('/')) s") || continue 2
+			[ -n "$l" ] && [ "$l" != -1 ] || continue 2
+		done
+		echo "$l"
+		return 0
+	done
+	return 1
+}
+leader_of 1 2 3 >/dev/null
+
+bench()
+{
+	local name=$1; shift
+	local line
+	line=$(as_pg "$here/test/zkbench" -d "$(conn 1)" -d "$(conn 2)" -d "$(conn 3)" \
+		-T "$DURATION" --warmup 1 --csv "$@" | tail -1)
+	IFS=, read -r _ _ _ _ _ _ ops errors ops_s p50 p90 p99 max _ _ <<<"$line"
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$ops_s" "$p50" "$p99" "$max" "$errors"
+}
+
+echo "| run (3 peers, $(nproc) cores) | ops/s | p50 ms | p99 ms | max ms | errors |"
+echo "|---|--:|--:|--:|--:|--:|"
+bench "create, 1 client" -c 1 -w create
+bench "create, 32 clients" -c 32 -w create
+bench "create, 8 x 32 pipelined" -c 8 -P 32 -w create
+bench "set, 32 clients" -c 32 -w set
+bench "get, 32 clients" -c 32 -w get
+
+# failover: kill -9 of the leader, then write through a survivor until one
+# is acknowledged
+times=()
+for n in $(seq 1 "$FAILOVERS"); do
+	l=$(leader_of 1 2 3)
+	s=$(( l % 3 + 1 ))
+	pid=$(head -1 "$work/peer$l/postmaster.pid")
+	t0=$(date +%s.%N)
+	kill -9 "$pid"
+	until q "$s" "SET zkpg.request_timeout = 100; SELECT zk_create('/failover-$n-', '', 'persistent_sequential')" >/dev/null; do :; done
+	t1=$(date +%s.%N)
+	times+=("$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")")
+	sleep 0.5
+	start_peer "$l"
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')
+median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+echo
+echo "failover (kill -9 of the leader -> first acknowledged write on a survivor), s: $sorted; median $median"
