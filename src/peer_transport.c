@@ -76,6 +76,7 @@ typedef struct PeerConn
 } PeerConn;
 
 static const ZkQuorumConfig *tconfig = NULL;
+static const Oid prepare_types[1] = {17};	/* bytea */
 static PeerConn conns[ZK_MAX_PEERS];
 static MemoryContext transport_cxt = NULL;
 
@@ -173,7 +174,7 @@ conn_drop(int i, const char *why, ZkTransportAnswer answer, void *arg)
 			MemoryContextSwitchTo(old);
 			continue;
 		}
-		if (answer)
+		if (answer && m->tag != -1)
 			answer(i, m->tag, NULL, 0, arg);
 		message_free(m);
 	}
@@ -218,6 +219,25 @@ conn_advance(int i, ZkTransportAnswer answer, void *arg)
 		{
 			conn_drop(i, "cannot enter pipeline mode", answer, arg);
 			return;
+		}
+		/*
+		 * Prepare the call once per connection, at the head of the
+		 * pipeline: every message then skips parsing and planning.
+		 */
+		if (!PQsendPrepare(conns[i].conn, "zkpg_peer_message", "SELECT zkpg.peer_message($1)",
+						   1, prepare_types) || !PQpipelineSync(conns[i].conn))
+		{
+			conn_drop(i, "cannot prepare the peer call", answer, arg);
+			return;
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(transport_cxt);
+			OutMessage *m = palloc0(sizeof(OutMessage));
+
+			m->tag = -1;		/* the PREPARE: no caller to tell */
+			m->sent_at = GetCurrentTimestamp();
+			conns[i].in_flight = lappend(conns[i].in_flight, m);
+			MemoryContextSwitchTo(old);
 		}
 		conns[i].state = CONN_READY;
 		conns[i].backoff_ms = BACKOFF_MIN_MS;
@@ -268,7 +288,6 @@ ZkTransportSend(int i, StringInfo msg, int64 tag, bool replaceable)
 static void
 conn_send_queued(int i, ZkTransportAnswer answer, void *arg)
 {
-	Oid			types[1] = {17 /* bytea */};
 	int			formats[1] = {1};
 	MemoryContext old = MemoryContextSwitchTo(transport_cxt);
 
@@ -281,8 +300,8 @@ conn_send_queued(int i, ZkTransportAnswer answer, void *arg)
 
 		values[0] = m->data->data;
 		lengths[0] = m->data->len;
-		if (!PQsendQueryParams(conns[i].conn, "SELECT zkpg.peer_message($1)", 1, types,
-							   values, lengths, formats, 1) ||
+		if (!PQsendQueryPrepared(conns[i].conn, "zkpg_peer_message", 1,
+								 values, lengths, formats, 1) ||
 			!PQpipelineSync(conns[i].conn))
 		{
 			MemoryContextSwitchTo(old);
@@ -344,9 +363,22 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 				else
 					m->failed = true;
 				break;
+			case PGRES_COMMAND_OK:
+				/* the PREPARE */
+				break;
 			case PGRES_PIPELINE_SYNC:
 				conns[i].in_flight = list_delete_first(conns[i].in_flight);
-				if (m->failed || m->answer == NULL)
+				if (m->tag == -1)
+				{
+					if (m->failed)
+					{
+						PQclear(res);
+						message_free(m);
+						conn_drop(i, "cannot prepare the peer call", answer, arg);
+						return;
+					}
+				}
+				else if (m->failed || m->answer == NULL)
 					answer(i, m->tag, NULL, 0, arg);
 				else
 					answer(i, m->tag, m->answer->data, m->answer->len, arg);

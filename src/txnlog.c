@@ -57,14 +57,17 @@ log_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 ZkZxid
 ZkLogLastZxid(void)
 {
+	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 	Datum		d;
 	ZkZxid		zxid = 0;
 
 	SPI_connect();
-	if (SPI_execute("SELECT greatest((SELECT max(zxid) FROM zkpg.txnlog), "
-					"(SELECT value FROM zkpg.peer_state WHERE key = 'log_base'))",
-					true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(log_plan(&plan,
+								  "SELECT greatest((SELECT max(zxid) FROM zkpg.txnlog), "
+								  "(SELECT value FROM zkpg.peer_state WHERE key = 'log_base'))",
+								  0, NULL),
+						 NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
