@@ -229,6 +229,34 @@ ZkElectionAdvance(ZkElection *e, int elapsed_ms)
 		decide(e, e->proposal.leader);
 }
 
+/*
+ * A finalizing proposal that every voter we can reach has voted for
+ * cannot be beaten by a vote still to come from them: decide now instead
+ * of waiting ZK_FINALIZE_WAIT_MS.  reachable[i]: peer i's connection works.
+ */
+void
+ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable)
+{
+	bool		has[ZK_MAX_PEERS];
+	int			voters = 0;
+	int			i;
+
+	if (e->decided || e->finalize_left_ms < 0)
+		return;
+	for (i = 0; i < e->config->npeers; i++)
+	{
+		has[i] = false;
+		if (e->config->peers[i].observer || (i != e->my_index && !reachable[i]))
+			continue;
+		voters++;
+		if (!e->has_recv[i])
+			return;
+		has[i] = true;
+	}
+	if (count_agreeing(e, has, e->recv, &e->proposal) == voters)
+		decide(e, e->proposal.leader);
+}
+
 /* The notification this server sends (and answers with). */
 void
 ZkElectionNotification(const ZkElection *e, ZkNotification *n)

@@ -42,6 +42,7 @@ extern void ZkElectionStart(ZkElection *e, const ZkQuorumConfig *config,
 							ZkZxid last_zxid, int64 current_epoch, int64 last_logicalclock);
 extern bool ZkElectionReceive(ZkElection *e, const ZkNotification *n);
 extern void ZkElectionAdvance(ZkElection *e, int elapsed_ms);
+extern void ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable);
 extern void ZkElectionNotification(const ZkElection *e, ZkNotification *n);
 extern bool ZkVoteIsBetter(const ZkQuorumConfig *config, const ZkVote *candidate,
 						   const ZkVote *current);

@@ -267,6 +267,7 @@ ZkLearn(ZkElection *election)
 	bool		serving = false;
 	static bool closed_stale = false;
 	uint64		sync_sent = 0;
+	bool		was_connected = false;
 	int			i;
 
 	leader_index = -1;
@@ -413,6 +414,14 @@ ZkLearn(ZkElection *election)
 				LWLockRelease(ZkShmem->state_lock);
 				ConditionVariableBroadcast(&ZkShmem->sync_cv);
 			}
+		}
+		/* the connection broke (EOF, reset): the leader is gone */
+		if (ZkTransportConnected(leader_index))
+			was_connected = true;
+		else if (was_connected && !leader_left)
+		{
+			elog(LOG, "zkpg lost its connection to leader %d", election->leader);
+			leader_left = true;
 		}
 		if (TimestampDifferenceExceeds(leader_seen, now, limit_ms))
 		{

@@ -605,6 +605,13 @@ ensemble_look(void)
 		}
 		now = GetCurrentTimestamp();
 		ZkElectionAdvance(&election, (int) TimestampDifferenceMilliseconds(last, now));
+		{
+			bool		reachable[ZK_MAX_PEERS];
+
+			for (i = 0; i < ZkQuorum.npeers; i++)
+				reachable[i] = ZkTransportConnected(i);
+			ZkElectionDecideIfUnanimous(&election, reachable);
+		}
 		last = now;
 		if (changed || election.decided ||
 			TimestampDifferenceExceeds(last_sent, now, 4 * 50))

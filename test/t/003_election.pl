@@ -30,7 +30,7 @@ sub election_epoch_log
 
 # --- every start order of three peers --------------------------------
 my @nodes = ZkpgNode::create_ensemble(3);
-for my $order ([ 1, 2, 3 ], [ 3, 2, 1 ], [ 2, 3, 1 ])
+for my $order ([ 1, 2, 3 ], [ 1, 3, 2 ], [ 2, 1, 3 ], [ 2, 3, 1 ], [ 3, 1, 2 ], [ 3, 2, 1 ])
 {
 	my @started = map { $nodes[ $_ - 1 ] } @$order;
 	for my $node (@started)

@@ -13,6 +13,7 @@ use ZkpgNode;
 use IPC::Run;
 
 my $db = $ZkpgNode::dbname;
+my $SYNC = "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$;";
 
 my @nodes = ZkpgNode::create_ensemble(3,
 	conf => "zkpg.session_timeout = 2000\nzkpg.request_timeout = 5000\n");
@@ -157,5 +158,28 @@ my $epochs = join ' ', map { $_->safe_psql($db, 'SELECT epoch FROM zkpg.status')
 node_by_id($old_leader)->start;
 ok(wait_serving(node_by_id($old_leader)), 'the old leader rejoins');
 converged('after leader failover', @nodes);
+
+# --- the whole ensemble killed and restarted -------------------------------
+# every peer's sessions die with it; their ephemerals must go once the
+# ensemble serves again (ZOOKEEPER-2355, -1367)
+my @holders;
+for my $i (0 .. 2)
+{
+	my $h = $nodes[$i]->background_psql($db, on_error_stop => 0);
+	$h->query_safe("SELECT zk_create('/full-restart-$i', 'e', 'ephemeral')");
+	push @holders, $h;
+}
+ZkpgNode::kill9_server($_) for @nodes;
+eval { $_->quit } for @holders;
+$_->start for @nodes;
+ok(defined ZkpgNode::wait_for_leader(\@nodes), 'the restarted ensemble elects a leader');
+wait_serving($_) for @nodes;
+for my $i (0 .. 2)
+{
+	ok($nodes[0]->poll_query_until($db,
+			"SELECT zk_exists('/full-restart-$i') IS NULL FROM (SELECT zk_sync('/')) s"),
+		"ephemeral $i of a session that died with the ensemble is gone");
+}
+converged('after a full restart', @nodes);
 
 done_testing();

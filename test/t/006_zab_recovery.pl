@@ -113,6 +113,40 @@ is($F->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/snap')"),
 $L->safe_psql($db, "SELECT zk_create('/after-snap', 'a')");
 converged('after SNAP', @nodes);
 
+# --- a sync-phase crash point (ZOOKEEPER-3911) ----------------------------------
+# A follower that was down misses writes, rejoins (DIFF, then NEWLEADER
+# acked), and is killed at once with the leader: the writes acknowledged
+# while it was down must survive on the two that are left.
+$leader = ZkpgNode::wait_for_leader(\@nodes);
+$L = $nodes[ $leader - 1 ];
+($F) = grep { $_ != $L } @nodes;
+my ($G) = grep { $_ != $L && $_ != $F } @nodes;
+$F->stop('fast');
+$L->safe_psql($db, "SELECT zk_create('/crashpoint')");
+$L->safe_psql($db, "SELECT zk_create('/crashpoint/n$_', 'v')") for 1 .. 30;
+my $log_pos = -s $F->logfile;
+$F->start;
+ok($F->poll_query_until($db, "SELECT state = 'following' FROM zkpg.status"),
+	'the follower rejoins');
+# kill both as soon as the follower has acked NEWLEADER
+for (1 .. 200)
+{
+	last if substr(slurp_file($F->logfile), $log_pos) =~ /serves as following/;
+	select(undef, undef, undef, 0.01);
+}
+ZkpgNode::kill9_server($F);
+ZkpgNode::kill9_server($L);
+$F->start;
+ok(wait_serving($F) && wait_serving($G), 'the rejoined follower and the other one serve again');
+for my $n ($F, $G)
+{
+	is($n->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/crashpoint')"),
+		'30', 'the writes acknowledged while it was down survive: ' . $n->name);
+}
+$L->start;
+wait_serving($L);
+converged('after the sync-phase crash point', @nodes);
+
 $_->stop('immediate') for @nodes;
 ZkpgNode::stop_relays(\@nodes);
 
