@@ -759,6 +759,7 @@ ZkLead(ZkElection *election)
 	/* step down: nothing we decided is committed by us any longer */
 	serving = false;
 	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, lead_epoch);
+	ZkFailWaitingRequests();
 	MemoryContextDelete(loop_cxt);
 	ZkPeerResetConnections();
 }

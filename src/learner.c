@@ -457,5 +457,6 @@ ZkLearn(ZkElection *election)
 	ZkShmem->snap_from = 0;
 	LWLockRelease(ZkShmem->state_lock);
 	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, follow_epoch);
+	ZkFailWaitingRequests();
 	ZkPeerResetConnections();
 }

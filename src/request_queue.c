@@ -138,6 +138,10 @@ record_latency(TimestampTz start)
 void
 ZkWaitUntilServing(TimestampTz deadline)
 {
+	/* an election and a sync take a few ticks: wait that long, not more */
+	TimestampTz election_deadline =
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(zk_init_limit * zk_tick_ms, 1000));
+
 	for (;;)
 	{
 		bool		serving;
@@ -149,7 +153,8 @@ ZkWaitUntilServing(TimestampTz deadline)
 		LWLockRelease(ZkShmem->state_lock);
 		if (serving)
 			return;
-		if (GetCurrentTimestamp() >= deadline)
+		if (GetCurrentTimestamp() >= deadline ||
+			(state != ZK_STATE_STARTING && GetCurrentTimestamp() >= election_deadline))
 			ereport(ERROR,
 					(errcode(ERRCODE_ZK_CONNECTIONLOSS),
 					 errmsg("zkpg server is not serving requests"),
@@ -294,6 +299,12 @@ ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
 		LWLockRelease(ZkShmem->slot_lock);
 	}
 	PG_END_TRY();
+	if (result->err == ZK_ERR_CONNECTIONLOSS)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_CONNECTIONLOSS),
+				 errmsg("zkpg server lost its leader while the write was in flight"),
+				 errdetail("The write may or may not have been applied."),
+				 errhint("Call zk_sync('/') and read the node back.")));
 	record_latency(start);
 }
 
@@ -316,6 +327,34 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 	if (ok)
 		wake_peer();
 	return ok;
+}
+
+/*
+ * This server lost its leader (or stopped leading): the requests its
+ * backends wait for may or may not be committed by the next leader.  Tell
+ * them now, as ZooKeeper's clients learn of a lost connection, instead of
+ * letting them wait for zkpg.request_timeout.
+ */
+void
+ZkFailWaitingRequests(void)
+{
+	int			i;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	for (i = 0; i < ZkShmem->nslots; i++)
+	{
+		ZkBackendSlot *slot = &ZkShmem->slots[i];
+
+		if (slot->wait_cxid < 0 || slot->done)
+			continue;
+		slot->done = true;
+		slot->err = ZK_ERR_CONNECTIONLOSS;
+		slot->failed_index = -1;
+		slot->nresults = 0;
+		if (slot->latch)
+			SetLatch(slot->latch);
+	}
+	LWLockRelease(ZkShmem->slot_lock);
 }
 
 /*

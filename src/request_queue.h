@@ -50,6 +50,7 @@ extern ZkZxid ZkLeaderCommittedZxid(TimestampTz deadline);
 extern bool ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms);
 
 /* called by the quorum peer */
+extern void ZkFailWaitingRequests(void);
 extern List *ZkTakeRequests(int max_requests, Size max_bytes);
 
 /* called by the applier */

@@ -82,7 +82,7 @@ typedef struct ZkPeerStatus
  * leader's peer_message backend for the leader's session tracker
  * (state_lock).
  */
-#define ZK_MAX_TOUCHES 4096
+#define ZK_MAX_TOUCHES 16384
 typedef struct ZkPeerTouches
 {
 	uint64		seq;			/* bumped at every ping */
