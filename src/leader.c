@@ -625,8 +625,13 @@ ZkLead(ZkElection *election)
 		foreach(lc, received)
 			on_answer(lfirst(lc), &step_down);
 		now = GetCurrentTimestamp();
+
+		/*
+		 * Synced learners are served after this round's batch, whose
+		 * APPEND carries the commit point too: one message, not two.
+		 */
 		for (i = 0; i < ZkQuorum.npeers; i++)
-			if (i != ZkQuorum.my_index)
+			if (i != ZkQuorum.my_index && !(serving && learners[i].phase == LP_ACTIVE))
 				advance_learner(i, now);
 
 		if (!serving && ZkIsQuorum(&ZkQuorum, active_voters(now)))

@@ -134,13 +134,18 @@ following(int from)
 	return ok;
 }
 
-/* the learner's position, for an answer; called after the epoch lock */
+/*
+ * The learner's position, for an answer; called with the log lock held.
+ * Everyone who writes this server's log or epochs publishes the new
+ * values at commit, before the lock is released, so the shared values
+ * are exact here and no query is needed.
+ */
 static void
 fill_position(ZkPeerAnswer *a, int64 accepted)
 {
 	a->accepted_epoch = accepted;
-	a->current_epoch = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
-	a->last_logged = ZkLogLastZxid();
+	a->current_epoch = (int64) pg_atomic_read_u64(&ZkShmem->current_epoch);
+	a->last_logged = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
 	a->applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
 	a->committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
 }
