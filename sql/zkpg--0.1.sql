@@ -46,6 +46,8 @@ CREATE TABLE zkpg.peer_state (
 	key				text PRIMARY KEY,
 	value			bigint NOT NULL
 );
+-- the applier and a SNAP install lock this row: it must exist from the start
+INSERT INTO zkpg.peer_state (key, value) VALUES ('applied_zxid', 0);
 
 REVOKE ALL ON ALL TABLES IN SCHEMA zkpg FROM PUBLIC;
 GRANT USAGE ON SCHEMA zkpg TO PUBLIC;

@@ -64,6 +64,7 @@
 #define APPEND_MAX_BYTES		(4 * 1024 * 1024)
 #define MAX_PENDING_MESSAGES	8
 #define KEEP_PROPOSALS			200000
+#define KEEP_PROPOSAL_BYTES		(256 * 1024 * 1024)
 
 typedef enum LearnerPhase
 {
@@ -106,6 +107,7 @@ static int64 refused_epoch = 0; /* the highest epoch a learner had accepted */
 static MemoryContext proposal_cxt = NULL;
 static List *proposals = NIL;	/* ascending */
 static ZkZxid proposals_prev;	/* the zxid before the first kept proposal */
+static Size proposal_bytes;
 
 static void set_phase(int i, LearnerPhase phase);
 static void start_epoch(void);
@@ -170,6 +172,7 @@ start_epoch(void)
 	MemoryContextReset(proposal_cxt);
 	proposals = NIL;
 	proposals_prev = last;
+	proposal_bytes = 0;
 }
 
 /*
@@ -181,12 +184,14 @@ choose_sync(int i, const ZkPeerAnswer *a)
 {
 	ZkZxid		theirs = a->last_logged;
 	ZkZxid		floor;
+	MemoryContext caller = CurrentMemoryContext;
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	floor = ZkLogFloor(Min(theirs, my_logged));
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
 
 	if (floor < 0 || (floor < theirs && a->applied > floor))
 	{
@@ -248,7 +253,8 @@ on_answer(ZkReceived *r, bool *step_down)
 				set_phase(i, LP_NONE);
 				break;
 			}
-			if (!serving && l->voter &&
+			/* (a learner that acked our own NEWLEADER has our epoch: ours) */
+			if (!serving && l->voter && a->current_epoch != lead_epoch &&
 				(a->current_epoch > (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) ||
 				 (a->current_epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
 				  a->last_logged > history_end)))
@@ -264,7 +270,7 @@ on_answer(ZkReceived *r, bool *step_down)
 			if (!a->ok)
 			{
 				/* it does not share the history we assumed: copy the tree */
-				if (l->phase == LP_SYNC && l->truncate == false && r->value == 1)
+				if ((l->phase == LP_SYNC || l->phase == LP_NEWLEADER) && r->value == 1)
 				{
 					ZkPeerMessage m;
 
@@ -361,6 +367,9 @@ send_append(int i)
 			{
 				ZkLoggedTxn *t = lfirst(lc);
 
+				if (n > 0 && bytes + t->len > APPEND_MAX_BYTES)
+					break;
+				bytes += t->len;
 				m.zxids[n] = t->zxid;
 				m.items[n] = t->data;
 				m.lens[n] = t->len;
@@ -417,6 +426,12 @@ advance_learner(int i, TimestampTz now)
 					set_phase(i, LP_DISCOVERY);
 			}
 			break;
+		case LP_DISCOVERY:
+		case LP_NEWLEADER:
+			/* an answer that never comes: start over with it */
+			if (TimestampDifferenceExceeds(l->phase_since, now, (long) zk_init_limit * zk_tick_ms))
+				set_phase(i, LP_NONE);
+			break;
 		case LP_SNAP:
 			/* it rejoins as a new learner once it holds our tree */
 			if (TimestampDifferenceExceeds(l->phase_since, now, (long) zk_init_limit * zk_tick_ms))
@@ -433,6 +448,7 @@ advance_learner(int i, TimestampTz now)
 
 				memset(&m, 0, sizeof(m));
 				m.epoch = lead_epoch;
+				m.prev_zxid = l->sent_upto;
 				if (ZkPeerSend(i, ZK_MSG_NEWLEADER, 0, &m))
 					set_phase(i, LP_NEWLEADER);
 				else
@@ -460,6 +476,7 @@ propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
 		p->txn = makeStringInfo();
 		appendBinaryStringInfo(p->txn, txns[i]->data, txns[i]->len);
 		proposals = lappend(proposals, p);
+		proposal_bytes += txns[i]->len;
 	}
 	MemoryContextSwitchTo(old);
 	for (i = 0; i < ZkQuorum.npeers; i++)
@@ -575,9 +592,11 @@ trim_proposals(void)
 	{
 		Proposal   *p = lfirst(lc);
 
-		if (p->zxid > keep_after && list_length(proposals) - drop <= KEEP_PROPOSALS)
+		if (p->zxid > keep_after && list_length(proposals) - drop <= KEEP_PROPOSALS &&
+			proposal_bytes <= KEEP_PROPOSAL_BYTES)
 			break;
 		proposals_prev = p->zxid;
+		proposal_bytes -= p->txn->len;
 		pfree(p->txn->data);
 		pfree(p->txn);
 		pfree(p);
@@ -608,6 +627,9 @@ ZkLead(ZkElection *election)
 		set_phase(i, LP_NONE);
 	}
 	ZkPeerPublish(ZK_STATE_LEADING, false, zk_myid, lead_epoch);
+	/* nothing queued under an earlier role may be decided in this one */
+	ZkDiscardRequests();
+	ZkFailWaitingRequests();
 	elog(LOG, "zkpg leader %d starts epoch %lld at zxid 0x%llx",
 		 zk_myid, (long long) lead_epoch, (unsigned long long) history_end);
 
@@ -764,6 +786,7 @@ ZkLead(ZkElection *election)
 	/* step down: nothing we decided is committed by us any longer */
 	serving = false;
 	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, lead_epoch);
+	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	MemoryContextDelete(loop_cxt);
 	ZkPeerResetConnections();

@@ -155,10 +155,15 @@ copy_leader_tree(void)
 	int64		rows = 0;
 	MemoryContext caller = CurrentMemoryContext;
 
+	/* a leader that vanishes mid-copy must not hold this worker forever */
 	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg snapshot %d' "
-						"connect_timeout=%d %s",
+						"connect_timeout=%d keepalives_idle=5 keepalives_interval=2 "
+						"keepalives_count=3 tcp_user_timeout=%d "
+						"options='-c statement_timeout=%d' %s",
 						peer->host, peer->port, zk_database, zk_myid,
 						Max(2, zk_sync_limit * zk_tick_ms / 1000),
+						Max(10000, zk_sync_limit * zk_tick_ms),
+						Max(60000, zk_init_limit * zk_tick_ms * 10),
 						zk_peer_conninfo ? zk_peer_conninfo : "");
 	conn = PQconnectdb(conninfo);
 	pfree(conninfo);
@@ -280,9 +285,11 @@ ZkLearn(ZkElection *election)
 	ZkPeerResetConnections();
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->snap_from = 0;
-	ZkShmem->synced_epoch = 0;
 	LWLockRelease(ZkShmem->state_lock);
 	ZkPeerPublish(role, false, election->leader, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+	/* nothing queued under an earlier role may be decided in this one */
+	ZkDiscardRequests();
+	ZkFailWaitingRequests();
 
 	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "zkpg learner loop",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -457,6 +464,7 @@ ZkLearn(ZkElection *election)
 	ZkShmem->snap_from = 0;
 	LWLockRelease(ZkShmem->state_lock);
 	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, follow_epoch);
+	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	ZkPeerResetConnections();
 }

@@ -18,7 +18,8 @@
  *	 LEADERINFO  accept the leader's new epoch (acceptedEpoch, durable);
  *	 APPEND		 check that the txns follow the last logged one (after a
  *				 TRUNC, if asked), log them, and take the commit point;
- *	 NEWLEADER	 the log now holds the leader's history: currentEpoch;
+ *	 NEWLEADER	 the log ends where the leader's history does (prev_zxid):
+ *				 take the epoch as currentEpoch;
  *	 SNAP		 ask this server's peer worker to copy the leader's tree.
  * At the leader:
  *	 PING		 the sessions the learner's backends hold, still alive;
@@ -217,13 +218,16 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	{
 		ZkZxid		committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
 
-		/* only txns never committed here may be dropped */
+		/*
+		 * Only txns never committed here may be dropped, and only after a
+		 * zxid this log holds: otherwise refuse without changing anything
+		 * (the leader then sends a SNAP).
+		 */
 		if (!(m->flags & ZK_APPEND_TRUNC) || m->prev_zxid > last ||
-			m->prev_zxid < committed || m->prev_zxid < a->applied)
+			m->prev_zxid < committed || m->prev_zxid < a->applied ||
+			ZkLogFloor(m->prev_zxid) != m->prev_zxid)
 			return;
 		ZkLogTruncateAfter(m->prev_zxid);
-		if (ZkLogLastZxid() != m->prev_zxid)
-			return;				/* prev_zxid was never logged here */
 		last = m->prev_zxid;
 	}
 	if (m->n > 0)
@@ -264,7 +268,8 @@ on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	int64		accepted = ZkLogLockEpochs();
 
 	fill_position(a, accepted);
-	if (!following(m->note.from) || m->epoch != accepted)
+	/* the log must hold the leader's history exactly: prev_zxid */
+	if (!following(m->note.from) || m->epoch != accepted || a->last_logged != m->prev_zxid)
 		return;
 	ZkLogSetState(ZK_STATE_CURRENT_EPOCH, m->epoch);
 	a->ok = true;

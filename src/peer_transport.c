@@ -73,6 +73,9 @@ typedef struct PeerConn
 	bool		flush_pending;
 	List	   *queued;			/* OutMessage, not sent yet */
 	List	   *in_flight;		/* OutMessage, sent, oldest first */
+	int64	   *lost;			/* tags of calls failed with no one to tell */
+	int			nlost;
+	int			maxlost;
 } PeerConn;
 
 static const ZkQuorumConfig *tconfig = NULL;
@@ -174,8 +177,20 @@ conn_drop(int i, const char *why, ZkTransportAnswer answer, void *arg)
 			MemoryContextSwitchTo(old);
 			continue;
 		}
-		if (answer && m->tag != -1)
+		if (m->tag != -1 && answer)
 			answer(i, m->tag, NULL, 0, arg);
+		else if (m->tag != -1)
+		{
+			/* dropped inside ZkTransportSend: the next wait tells */
+			if (conns[i].nlost == conns[i].maxlost)
+			{
+				conns[i].maxlost = Max(16, conns[i].maxlost * 2);
+				conns[i].lost = conns[i].lost ?
+					repalloc(conns[i].lost, sizeof(int64) * conns[i].maxlost) :
+					MemoryContextAlloc(transport_cxt, sizeof(int64) * conns[i].maxlost);
+			}
+			conns[i].lost[conns[i].nlost++] = m->tag;
+		}
 		message_free(m);
 	}
 	list_free(failed);
@@ -415,6 +430,15 @@ ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg)
 	/* a loaded peer may take a while to log a large append */
 	long		call_timeout = Max((long) zk_sync_limit * zk_tick_ms, 2000);
 	int			i;
+
+	for (i = 0; i < tconfig->npeers; i++)
+	{
+		int			k;
+
+		for (k = 0; k < conns[i].nlost; k++)
+			answer(i, conns[i].lost[k], NULL, 0, arg);
+		conns[i].nlost = 0;
+	}
 
 	set = CreateWaitEventSet(CurrentMemoryContext, tconfig->npeers + 2);
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);

@@ -579,6 +579,10 @@ ensemble_look(void)
 	int			i;
 
 	load_position();
+	/* a learner syncs anew with whichever leader comes next */
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->synced_epoch = 0;
+	LWLockRelease(ZkShmem->state_lock);
 	ZkElectionStart(&election, &ZkQuorum, (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid),
 					current_epoch, logicalclock);
 	ZkElectionNotification(&election, &my_note);

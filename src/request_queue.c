@@ -358,6 +358,20 @@ ZkFailWaitingRequests(void)
 }
 
 /*
+ * Drop every queued request: at a change of role, requests decided by no
+ * one yet must not be decided later, in another epoch, after their
+ * backends were told the outcome is unknown (ZkFailWaitingRequests).
+ */
+void
+ZkDiscardRequests(void)
+{
+	LWLockAcquire(ZkShmem->queue_lock, LW_EXCLUSIVE);
+	ZkShmem->queue_head = ZkShmem->queue_tail;
+	LWLockRelease(ZkShmem->queue_lock);
+	ConditionVariableBroadcast(&ZkShmem->space_cv);
+}
+
+/*
  * Queue requests forwarded by a learner, in their order, without waiting
  * for results (those reach the learner's backends through its applier).
  * False if the ring stayed full for timeout_ms.

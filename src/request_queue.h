@@ -51,6 +51,7 @@ extern bool ZkForwardRequests(int n, const char **items, const int32 *lens, int 
 
 /* called by the quorum peer */
 extern void ZkFailWaitingRequests(void);
+extern void ZkDiscardRequests(void);
 extern List *ZkTakeRequests(int max_requests, Size max_bytes);
 
 /* called by the applier */

@@ -537,7 +537,8 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
  *			  n x (i64 zxid, i32 len, bytes)
  *	REQUESTS: i32 n, n x (i32 len, bytes)
  *	PING:	  i32 n, n x i64 session
- *	NEWLEADER, SYNC, LEADERINFO, SNAP, NOTIFICATION: nothing more.
+ *	NEWLEADER: i64 the zxid the learner's log must end at
+ *	SYNC, LEADERINFO, SNAP, NOTIFICATION: nothing more.
  *
  * An answer: 'A' u8 version, the answering server's notification, u8 ok,
  * i64 accepted epoch, i64 current epoch, i64 last logged, i64 applied,
@@ -615,6 +616,9 @@ ZkEncodePeerMessage(StringInfo buf, const ZkPeerMessage *m)
 			put_i32(buf, m->n);
 			for (i = 0; i < m->n; i++)
 				put_i64(buf, m->touches[i]);
+			break;
+		case ZK_MSG_NEWLEADER:
+			put_i64(buf, m->prev_zxid);
 			break;
 		default:
 			break;
@@ -715,6 +719,11 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 			m->touches = palloc(sizeof(int64) * Max(m->n, 1));
 			for (i = 0; i < m->n && !r.error; i++)
 				m->touches[i] = get_i64(&r);
+			break;
+		case ZK_MSG_NEWLEADER:
+			m->prev_zxid = get_i64(&r);
+			if (!r.error && m->prev_zxid < 0)
+				r.error = "newleader zxid out of range";
 			break;
 		default:
 			break;

@@ -45,7 +45,7 @@ typedef struct ZkPeerMessage
 	ZkPeerMsgType type;
 	ZkNotification note;		/* the sender's; note.from is the sender */
 	int64		epoch;			/* the epoch this message belongs to */
-	/* APPEND */
+	/* APPEND; NEWLEADER: where the learner's log must end */
 	ZkZxid		prev_zxid;		/* the txns follow this one */
 	ZkZxid		committed;		/* everything up to here is committed */
 	int			flags;

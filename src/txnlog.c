@@ -67,7 +67,7 @@ ZkLogLastZxid(void)
 								  "SELECT greatest((SELECT max(zxid) FROM zkpg.txnlog), "
 								  "(SELECT value FROM zkpg.peer_state WHERE key = 'log_base'))",
 								  0, NULL),
-						 NULL, NULL, true, 1) != SPI_OK_SELECT)
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
@@ -162,7 +162,7 @@ ZkLogGetState(const char *key)
 	if (SPI_execute_plan(log_plan(&plan_get_state,
 								  "SELECT value FROM zkpg.peer_state WHERE key = $1",
 								  1, types),
-						 values, NULL, true, 1) != SPI_OK_SELECT)
+						 values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the peer state");
 	if (SPI_processed == 1)
 		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -199,25 +199,21 @@ int64
 ZkLogLockEpochs(void)
 {
 	static SPIPlanPtr plan = NULL;
-	int64		v = 0;
-	bool		isnull;
 
 	SPI_connect();
 	if (SPI_execute_plan(log_plan(&plan,
-								  "SELECT (SELECT value FROM zkpg.peer_state WHERE key = 'accepted_epoch') "
-								  "FROM pg_advisory_xact_lock(" CppAsString2(ZK_LOG_LOCK_KEY) ")",
+								  "SELECT pg_advisory_xact_lock(" CppAsString2(ZK_LOG_LOCK_KEY) ")",
 								  0, NULL),
 						 NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not lock the txn log");
-	if (SPI_processed == 1)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			v = DatumGetInt64(d);
-	}
 	SPI_finish();
-	return v;
+
+	/*
+	 * A statement's snapshot is taken before it waits: read the epoch in a
+	 * new one (every read of the log and the peer state takes its own
+	 * snapshot), so that what the previous holder committed is seen.
+	 */
+	return ZkLogGetState(ZK_STATE_ACCEPTED_EPOCH);
 }
 
 /* TRUNC: forget logged txns after zxid (never applied ones: callers check) */
@@ -259,7 +255,7 @@ ZkLogFloor(ZkZxid zxid)
 								  "FROM (SELECT coalesce((SELECT value FROM zkpg.peer_state "
 								  "WHERE key = 'log_base'), 0) AS b) s",
 								  1, types),
-						 values, NULL, true, 1) != SPI_OK_SELECT)
+						 values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
