@@ -201,11 +201,15 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 	}
 	{
 		ZkVote		with_us = n->vote;
+
+		/*
+		 * Only a quorum of *other* servers already following or leading
+		 * lets us join: ourselves counted in, one stale LEADING message
+		 * from a leader of a past epoch (delayed in the network) would be
+		 * enough to follow it.
+		 */
 		int			agreeing = count_agreeing(e, e->has_out, e->out, &with_us);
 
-		/* we would follow too: count ourselves if we vote */
-		if (!observer && n->vote.leader != e->config->peers[e->my_index].id)
-			agreeing++;
 		if (ZkIsQuorum(e->config, agreeing) && leader_confirms(e, n->vote.leader))
 		{
 			e->logicalclock = n->election_epoch;

@@ -156,6 +156,7 @@ start_epoch(void)
 	last = ZkLogLastZxid();
 	lead_epoch = Max(Max(accepted, current), Max(ZK_ZXID_EPOCH(last), refused_epoch)) + 1;
 	ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, lead_epoch);
+	ZkLogSetState(ZK_STATE_ACCEPTED_LEADER, zk_myid);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 

@@ -157,10 +157,21 @@ on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a)
 {
 	int64		accepted = ZkLogLockEpochs();
 
-	if (following(m->note.from) && m->epoch >= accepted)
+	/*
+	 * An epoch is accepted from one leader only: the same epoch again
+	 * from the same leader is a rejoin, from another one it is refused
+	 * (the other leader then steps down and picks a later epoch).  So no
+	 * two leaders can both get a quorum to accept one epoch.
+	 */
+	if (following(m->note.from) &&
+		(m->epoch > accepted ||
+		 (m->epoch == accepted && ZkLogGetState(ZK_STATE_ACCEPTED_LEADER) == m->note.from)))
 	{
 		if (m->epoch > accepted)
+		{
 			ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, m->epoch);
+			ZkLogSetState(ZK_STATE_ACCEPTED_LEADER, m->note.from);
+		}
 		accepted = m->epoch;
 		a->ok = true;
 	}

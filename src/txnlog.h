@@ -26,6 +26,7 @@ typedef struct ZkLoggedTxn
 
 #define ZK_STATE_ACCEPTED_EPOCH "accepted_epoch"
 #define ZK_STATE_CURRENT_EPOCH	"current_epoch"
+#define ZK_STATE_ACCEPTED_LEADER "accepted_leader"	/* who proposed it */
 #define ZK_STATE_APPLIED_ZXID	"applied_zxid"
 #define ZK_STATE_LOG_BASE		"log_base"	/* purged or snapshot up to here */
 

@@ -147,6 +147,38 @@ $L->start;
 wait_serving($L);
 converged('after the sync-phase crash point', @nodes);
 
+# --- TRUNC when the new leader needs the truncated peer for its quorum -----------
+# A leads and is cut off, logging a txn no one acks; B and C go on and
+# commit W; B dies; A comes back.  C (the later epoch) must lead with A,
+# which first drops its txn (TRUNC) and then takes W: W must survive.
+$leader = ZkpgNode::wait_for_leader(\@nodes);
+my $A = $nodes[ $leader - 1 ];
+my ($B, $C) = grep { $_ != $A } @nodes;
+ZkpgNode::isolate(\@nodes, $leader);
+($ret, $out, $err) = $A->psql($db, "SELECT zk_create('/trunc2-unacked', 'x')");
+ok($ret != 0, 'the cut-off leader acknowledges nothing');
+ok(defined ZkpgNode::wait_for_leader([ $B, $C ]), 'the other two elect a leader');
+wait_serving($B);
+$B->safe_psql($db, "SELECT zk_create('/trunc2-w', 'acked')");
+my $bl = ZkpgNode::leaders($B, $C);
+my ($bid) = grep { $bl->{$_}[0] eq 'leading' } keys %$bl;
+my $BL = $nodes[ $bid - 1 ];
+my ($BF) = grep { $_ != $BL } ($B, $C);
+# the new leader dies; the cut-off old leader comes back
+ZkpgNode::kill9_server($BL);
+ZkpgNode::heal_all(\@nodes);
+ok(defined ZkpgNode::wait_for_leader([ $A, $BF ]), 'the old leader and the survivor elect a leader');
+ok(wait_serving($A) && wait_serving($BF), 'they serve');
+for my $n ($A, $BF)
+{
+	is($n->safe_psql($db,
+			"$SYNC SELECT (zk_exists('/trunc2-w') IS NOT NULL)::text || (zk_exists('/trunc2-unacked') IS NULL)::text"),
+		'truetrue', 'the acknowledged write is there and the unacknowledged one is not: ' . $n->name);
+}
+$BL->start;
+wait_serving($BL);
+converged('after TRUNC with the truncated peer in the quorum', @nodes);
+
 $_->stop('immediate') for @nodes;
 ZkpgNode::stop_relays(\@nodes);
 
