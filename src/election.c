@@ -257,7 +257,9 @@ ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable)
 			return;
 		has[i] = true;
 	}
-	if (count_agreeing(e, has, e->recv, &e->proposal) == voters)
+	/* and those voters are a quorum by themselves */
+	if (ZkIsQuorum(e->config, voters) &&
+		count_agreeing(e, has, e->recv, &e->proposal) == voters)
 		decide(e, e->proposal.leader);
 }
 
