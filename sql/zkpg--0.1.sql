@@ -194,9 +194,23 @@ CREATE FUNCTION zkpg.fuzz_codec(iterations integer DEFAULT 10000, seed bigint DE
 REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
 
 -- Peers call each other here (superusers and members of zkpg_peer only).
+-- It runs as the extension's owner, so a peer role needs no write
+-- privilege on zkpg's tables; the function itself checks the caller.
+-- A learner copying a leader's tree (SNAP) reads the tree tables.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'zkpg_peer') THEN
+		CREATE ROLE zkpg_peer NOLOGIN;
+	END IF;
+END
+$$;
 CREATE FUNCTION zkpg.peer_message(msg bytea) RETURNS bytea
-	AS 'MODULE_PATHNAME', 'zkpg_peer_message' LANGUAGE C VOLATILE;
+	AS 'MODULE_PATHNAME', 'zkpg_peer_message' LANGUAGE C VOLATILE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION zkpg.peer_message(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zkpg.peer_message(bytea) TO zkpg_peer;
+GRANT USAGE ON SCHEMA zkpg TO zkpg_peer;
+GRANT SELECT ON zkpg.znode, zkpg.session, zkpg.peer_state TO zkpg_peer;
 
 CREATE FUNCTION zkpg.peer_info(OUT id integer, OUT address text, OUT role text,
 	OUT connected boolean, OUT state text, OUT acked_zxid bigint, OUT lag bigint)

@@ -110,6 +110,7 @@ static ZkZxid proposals_prev;	/* the zxid before the first kept proposal */
 static Size proposal_bytes;
 
 static void set_phase(int i, LearnerPhase phase);
+static void send_and_enter(int i, ZkPeerMsgType type, ZkZxid prev_zxid, LearnerPhase next);
 static void start_epoch(void);
 static void on_answer(ZkReceived *r, bool *step_down);
 static void choose_sync(int i, const ZkPeerAnswer *a);
@@ -177,6 +178,22 @@ start_epoch(void)
 }
 
 /*
+ * Send learner i a LEADERINFO, NEWLEADER (prev_zxid: where its log must
+ * end) or SNAP of our epoch, and move it to phase next; NONE if the
+ * connection is down.
+ */
+static void
+send_and_enter(int i, ZkPeerMsgType type, ZkZxid prev_zxid, LearnerPhase next)
+{
+	ZkPeerMessage m;
+
+	memset(&m, 0, sizeof(m));
+	m.epoch = lead_epoch;
+	m.prev_zxid = prev_zxid;
+	set_phase(i, ZkPeerSend(i, type, 0, &m) ? next : LP_NONE);
+}
+
+/*
  * How to bring learner i, whose log ends at a->last_logged, to our
  * history.
  */
@@ -196,17 +213,10 @@ choose_sync(int i, const ZkPeerAnswer *a)
 
 	if (floor < 0 || (floor < theirs && a->applied > floor))
 	{
-		ZkPeerMessage m;
-
 		/* behind our purged log, or it applied what we never had */
 		elog(LOG, "zkpg server %d syncs by SNAP (its last zxid 0x%llx)",
 			 ZkQuorum.peers[i].id, (unsigned long long) theirs);
-		memset(&m, 0, sizeof(m));
-		m.epoch = lead_epoch;
-		if (ZkPeerSend(i, ZK_MSG_SNAP, 0, &m))
-			set_phase(i, LP_SNAP);
-		else
-			set_phase(i, LP_NONE);
+		send_and_enter(i, ZK_MSG_SNAP, 0, LP_SNAP);
 		return;
 	}
 	learners[i].sent_upto = floor;
@@ -272,18 +282,9 @@ on_answer(ZkReceived *r, bool *step_down)
 			{
 				/* it does not share the history we assumed: copy the tree */
 				if ((l->phase == LP_SYNC || l->phase == LP_NEWLEADER) && r->value == 1)
-				{
-					ZkPeerMessage m;
-
-					memset(&m, 0, sizeof(m));
-					m.epoch = lead_epoch;
-					if (ZkPeerSend(i, ZK_MSG_SNAP, 0, &m))
-					{
-						set_phase(i, LP_SNAP);
-						break;
-					}
-				}
-				set_phase(i, LP_NONE);
+					send_and_enter(i, ZK_MSG_SNAP, 0, LP_SNAP);
+				else
+					set_phase(i, LP_NONE);
 				break;
 			}
 			l->acked = Max(l->acked, a->last_logged);
@@ -418,23 +419,16 @@ advance_learner(int i, TimestampTz now)
 	{
 		case LP_NONE:
 			if (fresh && ZkTransportConnected(i) && ZkTransportPending(i) == 0)
-			{
-				ZkPeerMessage m;
-
-				memset(&m, 0, sizeof(m));
-				m.epoch = lead_epoch;
-				if (ZkPeerSend(i, ZK_MSG_LEADERINFO, 0, &m))
-					set_phase(i, LP_DISCOVERY);
-			}
+				send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
 			break;
 		case LP_DISCOVERY:
 		case LP_NEWLEADER:
-			/* an answer that never comes: start over with it */
-			if (TimestampDifferenceExceeds(l->phase_since, now, (long) zk_init_limit * zk_tick_ms))
-				set_phase(i, LP_NONE);
-			break;
 		case LP_SNAP:
-			/* it rejoins as a new learner once it holds our tree */
+
+			/*
+			 * An answer that never comes, or a SNAP learner that has not
+			 * rejoined as a new learner: start over with it.
+			 */
 			if (TimestampDifferenceExceeds(l->phase_since, now, (long) zk_init_limit * zk_tick_ms))
 				set_phase(i, LP_NONE);
 			break;
@@ -444,17 +438,7 @@ advance_learner(int i, TimestampTz now)
 				;
 			if (l->phase == LP_SYNC && l->sent_upto >= history_end &&
 				ZkTransportPending(i) < MAX_PENDING_MESSAGES)
-			{
-				ZkPeerMessage m;
-
-				memset(&m, 0, sizeof(m));
-				m.epoch = lead_epoch;
-				m.prev_zxid = l->sent_upto;
-				if (ZkPeerSend(i, ZK_MSG_NEWLEADER, 0, &m))
-					set_phase(i, LP_NEWLEADER);
-				else
-					set_phase(i, LP_NONE);
-			}
+				send_and_enter(i, ZK_MSG_NEWLEADER, l->sent_upto, LP_NEWLEADER);
 			break;
 		default:
 			break;
@@ -543,7 +527,6 @@ update_commit(void)
 	if (n >= need && acks[need - 1] > committed)
 	{
 		committed = acks[need - 1];
-		ZkShmem->peer_acked[ZkQuorum.my_index] = my_logged;
 		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
 		if (ZkShmem->applier_latch)
 			SetLatch(ZkShmem->applier_latch);

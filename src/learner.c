@@ -55,6 +55,7 @@ static int	leader_index;
 static int64 follow_epoch;
 
 static void send_ping(void);
+static void send_requests(List *requests);
 static bool forward_requests(void);
 static bool copy_leader_tree(void);
 static int64 synced_epoch(void);
@@ -98,20 +99,14 @@ send_ping(void)
 	pfree(alive);
 }
 
-/* forward a batch of queued requests; true if there was one */
-static bool
-forward_requests(void)
+/* send encoded requests (StringInfo) to the leader, in one message */
+static void
+send_requests(List *requests)
 {
-	List	   *requests;
 	ZkPeerMessage m;
 	ListCell   *lc;
 	int			n = 0;
 
-	if (ZkTransportPending(leader_index) >= MAX_PENDING_MESSAGES)
-		return false;
-	requests = ZkTakeRequests(LEARNER_BATCH_REQUESTS, LEARNER_BATCH_BYTES);
-	if (requests == NIL)
-		return false;
 	memset(&m, 0, sizeof(m));
 	m.epoch = follow_epoch;
 	m.items = palloc(sizeof(char *) * list_length(requests));
@@ -127,12 +122,26 @@ forward_requests(void)
 	m.n = n;
 
 	/*
-	 * If the leader is gone, the requests are lost with it; their backends
-	 * give up after zkpg.request_timeout_ms (ZK007), as ZooKeeper's clients
-	 * do on a lost connection.
+	 * If the leader is gone, the requests are lost with it: when this role
+	 * ends, their backends learn at once that the outcome is unknown
+	 * (ZK004), as ZooKeeper's clients do on a lost connection.
 	 */
 	if (!ZkPeerSend(leader_index, ZK_MSG_REQUESTS, 0, &m))
 		elog(DEBUG1, "zkpg could not forward %d requests to leader", n);
+}
+
+/* forward a batch of queued requests; true if there was one */
+static bool
+forward_requests(void)
+{
+	List	   *requests;
+
+	if (ZkTransportPending(leader_index) >= MAX_PENDING_MESSAGES)
+		return false;
+	requests = ZkTakeRequests(LEARNER_BATCH_REQUESTS, LEARNER_BATCH_BYTES);
+	if (requests == NIL)
+		return false;
+	send_requests(requests);
 	return true;
 }
 
@@ -341,22 +350,9 @@ ZkLearn(ZkElection *election)
 				closed_stale = true;
 				if (closes != NIL)
 				{
-					ZkPeerMessage m;
-					int			n = 0;
-
-					memset(&m, 0, sizeof(m));
-					m.epoch = follow_epoch;
-					m.items = palloc(sizeof(char *) * list_length(closes));
-					m.lens = palloc(sizeof(int32) * list_length(closes));
-					foreach(lc, closes)
-					{
-						m.items[n] = ((StringInfo) lfirst(lc))->data;
-						m.lens[n] = ((StringInfo) lfirst(lc))->len;
-						n++;
-					}
-					m.n = n;
-					elog(LOG, "zkpg closing %d sessions left by the previous run", n);
-					(void) ZkPeerSend(leader_index, ZK_MSG_REQUESTS, 0, &m);
+					elog(LOG, "zkpg closing %d sessions left by the previous run",
+						 list_length(closes));
+					send_requests(closes);
 				}
 			}
 			busy = forward_requests();

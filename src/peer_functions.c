@@ -6,10 +6,11 @@
  *	  and Learner's receiving side (at a follower or observer).
  *
  * It runs in the backend serving a peer's connection, one transaction per
- * message.  It checks that the caller may speak for a peer (superuser, or
- * member of role zkpg_peer), decodes the message as hostile input
- * (txn_codec.c), acts on it and answers with this server's own
- * notification and log position, so that every exchange teaches both
+ * message, as the extension's owner (SECURITY DEFINER).  It checks that
+ * the caller may speak for a peer (superuser, or member of role
+ * zkpg_peer, which the install script creates), decodes the message as
+ * hostile input (txn_codec.c), acts on it and answers with this server's
+ * own notification and log position, so that every exchange teaches both
  * sides.  The sender sees the answer only after this transaction has
  * committed (synchronously): an accepted APPEND is durable when acked.
  *
@@ -83,12 +84,14 @@ static void on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a);
 static void
 check_peer_privilege(void)
 {
+	/* the function is SECURITY DEFINER: judge the caller, not the owner */
+	Oid			caller = GetOuterUserId();
 	Oid			role;
 
-	if (superuser())
+	if (superuser_arg(caller))
 		return;
 	role = get_role_oid("zkpg_peer", true);
-	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
+	if (OidIsValid(role) && has_privs_of_role(caller, role))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

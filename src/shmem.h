@@ -174,7 +174,6 @@ typedef struct ZkShared
 	 * copy its tree (SNAP), for the peer worker.
 	 */
 	int64		synced_epoch;
-	bool		tree_replaced;	/* a SNAP was installed: applier reloads */
 	int			snap_from;		/* server id, 0: none */
 	int64		snap_epoch;
 

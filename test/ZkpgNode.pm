@@ -475,6 +475,62 @@ sub stop_relays
 
 =pod
 
+=item wait_serving($node)
+
+Polls until C<$node> is an ensemble member that serves: zk_sync needs a
+leader, so it waits for one or fails, and the poll tries again.
+
+=cut
+
+sub wait_serving
+{
+	my ($node) = @_;
+	return $node->poll_query_until($dbname,
+		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
+		  . "(SELECT zk_sync('/')) s");
+}
+
+=pod
+
+=item converged($msg, @nodes)
+
+Two checks (Test::More): within 60 s every node has applied the same zxid
+and has the same tree (C<zkpg.tree_digest()>); and no node has an
+ephemeral whose session no longer exists.
+
+=cut
+
+sub converged
+{
+	my ($msg, @running) = @_;
+	my $deadline = time() + 60;
+	my %d;
+	while (time() < $deadline)
+	{
+		%d = ();
+		for my $n (@running)
+		{
+			my ($ret, $row) = $n->psql($dbname,
+				"SELECT applied_zxid || ' ' || zkpg.tree_digest() FROM zkpg.status");
+			$d{ $ret == 0 ? $row : "error" }++;
+		}
+		last if keys %d == 1 && !$d{error};
+		select(undef, undef, undef, 0.2);
+	}
+	is(scalar(keys %d), 1, "$msg: all peers applied the same zxid and have the same tree")
+	  or diag explain \%d;
+	for my $n (@running)
+	{
+		is($n->safe_psql($dbname,
+				"SELECT count(*) FROM zkpg.znode z WHERE ephemeral_owner <> 0 AND NOT EXISTS "
+				  . "(SELECT 1 FROM zkpg.session s WHERE s.session_id = z.ephemeral_owner)"),
+			'0', "$msg: no ephemeral of a dead session on " . $n->name);
+	}
+	return;
+}
+
+=pod
+
 =item leaders(@nodes)
 
 The state and leader each running node reports, as a hashref

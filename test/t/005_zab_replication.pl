@@ -23,39 +23,8 @@ ok(defined $leader, "one leader ($leader)");
 
 sub node_by_id { return $nodes[ $_[0] - 1 ]; }
 
-sub wait_serving
-{
-	my ($node) = @_;
-	# zk_sync needs the server to serve: it waits for that, or fails
-	return $node->poll_query_until($db,
-		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
-		  . "(SELECT zk_sync('/')) s");
-}
-
-# wait until every running node has applied the same zxid, then compare trees
-sub converged
-{
-	my ($msg, @running) = @_;
-	my $deadline = time() + 60;
-	my %d;
-	while (time() < $deadline)
-	{
-		%d = ();
-		for my $n (@running)
-		{
-			my $row = $n->safe_psql($db,
-				"SELECT applied_zxid || ' ' || zkpg.tree_digest() FROM zkpg.status");
-			$d{$row}++;
-		}
-		last if keys %d == 1;
-		sleep 0.2;
-	}
-	is(scalar(keys %d), 1, "$msg: all peers applied the same zxid and have the same tree")
-	  or diag explain \%d;
-}
-
 # --- writes through every peer ------------------------------------------
-wait_serving($_) for @nodes;
+ZkpgNode::wait_serving($_) for @nodes;
 for my $i (0 .. 2)
 {
 	my $id = $i + 1;
@@ -70,7 +39,7 @@ for my $i (0 .. 2)
 		  . "(SELECT (zk_get('/via' || g)).data FROM generate_series(1,3) g) s");
 	is($got, 'from 1,from 2,from 3', "server " . ($i + 1) . " reads all three writes after zk_sync");
 }
-converged('after writes', @nodes);
+ZkpgNode::converged('after writes', @nodes);
 
 # --- a follower's session, its ephemeral and its watch -------------------
 my @followers = grep { $_ != $leader } 1 .. 3;
@@ -113,11 +82,11 @@ for my $i (1 .. 50)
 	node_by_id($leader)->safe_psql($db, "SELECT zk_create('/diff$i', 'd')") unless $i % 2;
 }
 $f1->start;
-ok(wait_serving($f1), 'restarted follower serves again');
+ok(ZkpgNode::wait_serving($f1), 'restarted follower serves again');
 is($f1->safe_psql($db, "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$; SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'diff%'"),
 	'50', 'restarted follower caught up by DIFF');
 like(slurp_file($f1->logfile), qr/serves as following/, 'it rejoined as a follower');
-converged('after follower restart', @nodes);
+ZkpgNode::converged('after follower restart', @nodes);
 
 # --- kill -9 of the leader under a write load ------------------------------
 # one writer per peer; each prints the paths the server acknowledged
@@ -156,8 +125,8 @@ for my $n (@survivors)
 }
 my $epochs = join ' ', map { $_->safe_psql($db, 'SELECT epoch FROM zkpg.status') } @survivors;
 node_by_id($old_leader)->start;
-ok(wait_serving(node_by_id($old_leader)), 'the old leader rejoins');
-converged('after leader failover', @nodes);
+ok(ZkpgNode::wait_serving(node_by_id($old_leader)), 'the old leader rejoins');
+ZkpgNode::converged('after leader failover', @nodes);
 
 # --- the whole ensemble killed and restarted -------------------------------
 # every peer's sessions die with it; their ephemerals must go once the
@@ -173,13 +142,38 @@ ZkpgNode::kill9_server($_) for @nodes;
 eval { $_->quit } for @holders;
 $_->start for @nodes;
 ok(defined ZkpgNode::wait_for_leader(\@nodes), 'the restarted ensemble elects a leader');
-wait_serving($_) for @nodes;
+ZkpgNode::wait_serving($_) for @nodes;
 for my $i (0 .. 2)
 {
 	ok($nodes[0]->poll_query_until($db,
 			"SELECT zk_exists('/full-restart-$i') IS NULL FROM (SELECT zk_sync('/')) s"),
 		"ephemeral $i of a session that died with the ensemble is gone");
 }
-converged('after a full restart', @nodes);
+ZkpgNode::converged('after a full restart', @nodes);
+
+# --- zkpg.peer_message faces the network ------------------------------------
+# only superusers and members of zkpg_peer may call it; malformed input
+# and messages from servers that are not peers are errors, never a crash
+my $p1 = $nodes[0];
+$p1->safe_psql($db,
+	"CREATE ROLE peer_bob LOGIN IN ROLE zkpg_peer; CREATE ROLE carol LOGIN");
+my ($r, $o, $e) = $p1->psql($db, "SELECT zkpg.peer_message('\\x5001')",
+	extra_params => [ '-U', 'carol' ]);
+like($e, qr/permission denied for function peer_message/,
+	'a role outside zkpg_peer may not call peer_message');
+($r, $o, $e) = $p1->psql($db, "SELECT zkpg.peer_message('\\x5001')",
+	extra_params => [ '-U', 'peer_bob' ]);
+like($e, qr/malformed zkpg peer message/,
+	'a member of zkpg_peer may, and a truncated message is refused');
+# a well-formed notification from server 9, which is not in zkpg.servers
+my $from9 = '50' . '01' . '01' . '00000009' . '02' . ('00' x 7) . '01' . '00000009'
+  . ('00' x 24);
+($r, $o, $e) = $p1->psql($db, "SELECT zkpg.peer_message('\\x$from9')");
+like($e, qr/from server 9, which is not a peer/, 'a message from a stranger is refused');
+($r, $o, $e) = $p1->psql($db, "SELECT zkpg.peer_message('\\x${from9}00')");
+like($e, qr/malformed zkpg peer message: trailing bytes/, 'trailing bytes are refused');
+ok(ZkpgNode::wait_serving($p1), 'the server still serves after hostile peer messages');
+$p1->safe_psql($db, "SELECT zk_create('/after-hostile', 'ok')");
+ZkpgNode::converged('after hostile peer messages', @nodes);
 
 done_testing();

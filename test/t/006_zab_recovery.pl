@@ -17,49 +17,13 @@ use ZkpgNode;
 my $db = $ZkpgNode::dbname;
 my $SYNC = "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$;";
 
-sub wait_serving
-{
-	my ($node) = @_;
-	return $node->poll_query_until($db,
-		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
-		  . "(SELECT zk_sync('/')) s");
-}
-
-sub converged
-{
-	my ($msg, @running) = @_;
-	my $deadline = time() + 60;
-	my %d;
-	while (time() < $deadline)
-	{
-		%d = ();
-		for my $n (@running)
-		{
-			my ($ret, $row) = $n->psql($db,
-				"SELECT applied_zxid || ' ' || zkpg.tree_digest() FROM zkpg.status");
-			$d{ $ret == 0 ? $row : "error" }++;
-		}
-		last if keys %d == 1 && !$d{error};
-		sleep 0.2;
-	}
-	is(scalar(keys %d), 1, "$msg: all peers applied the same zxid and have the same tree")
-	  or diag explain \%d;
-	for my $n (@running)
-	{
-		is($n->safe_psql($db,
-				"SELECT count(*) FROM zkpg.znode z WHERE ephemeral_owner <> 0 AND NOT EXISTS "
-				  . "(SELECT 1 FROM zkpg.session s WHERE s.session_id = z.ephemeral_owner)"),
-			'0', "$msg: no ephemeral of a dead session on " . $n->name);
-	}
-}
-
 # --- partition: the leader alone on one side -------------------------------
 my @nodes = ZkpgNode::create_ensemble(3, relays => 1,
 	conf => "zkpg.session_timeout = 2000\nzkpg.request_timeout = 3000\n");
 ZkpgNode::start_and_create_extension($_) for @nodes;
 my $leader = ZkpgNode::wait_for_leader(\@nodes);
 ok(defined $leader, "3 peers over relays: leader $leader");
-wait_serving($_) for @nodes;
+ZkpgNode::wait_serving($_) for @nodes;
 my $L = $nodes[ $leader - 1 ];
 my @rest = grep { $_ != $L } @nodes;
 $rest[0]->safe_psql($db, "SELECT zk_create('/before', 'b')");
@@ -74,7 +38,7 @@ ok($L->poll_query_until($db, "SELECT state <> 'leading' FROM zkpg.status"),
 like($err, qr/not serving/, 'the minority refuses writes with ZK004');
 my $new = ZkpgNode::wait_for_leader(\@rest);
 ok(defined $new && $new != $leader, "the majority elects server $new");
-wait_serving($_) for @rest;
+ZkpgNode::wait_serving($_) for @rest;
 $rest[1]->safe_psql($db, "SELECT zk_create('/majority$_', 'm')") for 1 .. 20;
 is($rest[0]->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'majority%'"),
 	'20', 'the majority goes on writing');
@@ -83,7 +47,7 @@ is($rest[0]->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c W
 ZkpgNode::kill9_server($L);
 ZkpgNode::heal_all(\@nodes);
 $L->start;
-ok(wait_serving($L), 'the old leader rejoins after the partition heals');
+ok(ZkpgNode::wait_serving($L), 'the old leader rejoins after the partition heals');
 is($L->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c WHERE c LIKE 'majority%'"),
 	'20', 'it has the writes made while it was cut off');
 for my $n (@nodes)
@@ -91,7 +55,7 @@ for my $n (@nodes)
 	is($n->safe_psql($db, "$SYNC SELECT zk_exists('/lost-in-partition') IS NULL"),
 		't', 'the unacknowledged txn is nowhere: ' . $n->name);
 }
-converged('after the partition', @nodes);
+ZkpgNode::converged('after the partition', @nodes);
 
 # --- SNAP: a follower behind the purged log -----------------------------------
 $leader = ZkpgNode::wait_for_leader(\@nodes);
@@ -106,12 +70,12 @@ $L->safe_psql($db, "SELECT zk_create('/snap/n$_', 'v$_')") for 1 .. 100;
 ok($L->poll_query_until($db,
 		"SELECT count(*) < 60 FROM zkpg.txnlog"), 'the leader purged its log');
 $F->start;
-ok(wait_serving($F), 'the follower behind the purged log serves again');
+ok(ZkpgNode::wait_serving($F), 'the follower behind the purged log serves again');
 like(slurp_file($L->logfile), qr/syncs by SNAP/, 'it was synced by SNAP');
 is($F->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/snap')"),
 	'100', 'it has every node');
 $L->safe_psql($db, "SELECT zk_create('/after-snap', 'a')");
-converged('after SNAP', @nodes);
+ZkpgNode::converged('after SNAP', @nodes);
 
 # --- a sync-phase crash point (ZOOKEEPER-3911) ----------------------------------
 # A follower that was down misses writes, rejoins (DIFF, then NEWLEADER
@@ -137,15 +101,15 @@ for (1 .. 200)
 ZkpgNode::kill9_server($F);
 ZkpgNode::kill9_server($L);
 $F->start;
-ok(wait_serving($F) && wait_serving($G), 'the rejoined follower and the other one serve again');
+ok(ZkpgNode::wait_serving($F) && ZkpgNode::wait_serving($G), 'the rejoined follower and the other one serve again');
 for my $n ($F, $G)
 {
 	is($n->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/crashpoint')"),
 		'30', 'the writes acknowledged while it was down survive: ' . $n->name);
 }
 $L->start;
-wait_serving($L);
-converged('after the sync-phase crash point', @nodes);
+ZkpgNode::wait_serving($L);
+ZkpgNode::converged('after the sync-phase crash point', @nodes);
 
 # --- TRUNC when the new leader needs the truncated peer for its quorum -----------
 # A leads and is cut off, logging a txn no one acks; B and C go on and
@@ -158,7 +122,7 @@ ZkpgNode::isolate(\@nodes, $leader);
 ($ret, $out, $err) = $A->psql($db, "SELECT zk_create('/trunc2-unacked', 'x')");
 ok($ret != 0, 'the cut-off leader acknowledges nothing');
 ok(defined ZkpgNode::wait_for_leader([ $B, $C ]), 'the other two elect a leader');
-wait_serving($B);
+ZkpgNode::wait_serving($B);
 $B->safe_psql($db, "SELECT zk_create('/trunc2-w', 'acked')");
 my $bl = ZkpgNode::leaders($B, $C);
 my ($bid) = grep { $bl->{$_}[0] eq 'leading' } keys %$bl;
@@ -168,7 +132,7 @@ my ($BF) = grep { $_ != $BL } ($B, $C);
 ZkpgNode::kill9_server($BL);
 ZkpgNode::heal_all(\@nodes);
 ok(defined ZkpgNode::wait_for_leader([ $A, $BF ]), 'the old leader and the survivor elect a leader');
-ok(wait_serving($A) && wait_serving($BF), 'they serve');
+ok(ZkpgNode::wait_serving($A) && ZkpgNode::wait_serving($BF), 'they serve');
 for my $n ($A, $BF)
 {
 	is($n->safe_psql($db,
@@ -176,8 +140,8 @@ for my $n ($A, $BF)
 		'truetrue', 'the acknowledged write is there and the unacknowledged one is not: ' . $n->name);
 }
 $BL->start;
-wait_serving($BL);
-converged('after TRUNC with the truncated peer in the quorum', @nodes);
+ZkpgNode::wait_serving($BL);
+ZkpgNode::converged('after TRUNC with the truncated peer in the quorum', @nodes);
 
 $_->stop('immediate') for @nodes;
 ZkpgNode::stop_relays(\@nodes);
@@ -188,7 +152,7 @@ my @five = ZkpgNode::create_ensemble(5, name => 'five', observers => [5],
 ZkpgNode::start_and_create_extension($_) for @five;
 $leader = ZkpgNode::wait_for_leader(\@five);
 ok(defined $leader && $leader != 5, "five peers: leader $leader, never the observer");
-wait_serving($_) for @five;
+ZkpgNode::wait_serving($_) for @five;
 is($five[4]->safe_psql($db, "SELECT state FROM zkpg.status"), 'observing', 'server 5 observes');
 $five[4]->safe_psql($db, "SELECT zk_create('/via-observer', 'o')");
 is($five[0]->safe_psql($db, "$SYNC SELECT zk_exists('/via-observer') IS NOT NULL"), 't',
@@ -200,7 +164,7 @@ $five[ $leader - 1 ]->safe_psql($db, "SELECT zk_create('/three-of-four', 't')");
 is($five[4]->safe_psql($db, "$SYNC SELECT zk_exists('/three-of-four') IS NOT NULL"), 't',
 	'writes go on with one of four voters down');
 $five[ $down[0] ]->start;
-wait_serving($five[ $down[0] ]);
-converged('five peers after restarts', @five);
+ZkpgNode::wait_serving($five[ $down[0] ]);
+ZkpgNode::converged('five peers after restarts', @five);
 
 done_testing();
