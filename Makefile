@@ -25,7 +25,8 @@ OBJS = \
 	src/leader.o \
 	src/learner.o \
 	src/peer_transport.o \
-	src/peer_functions.o
+	src/peer_functions.o \
+	src/recipes.o
 
 EXTENSION = zkpg
 DATA = sql/zkpg--0.1.sql

@@ -217,3 +217,59 @@ CREATE FUNCTION zkpg.peer_info(OUT id integer, OUT address text, OUT role text,
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_peer_info' LANGUAGE C VOLATILE;
 CREATE VIEW zkpg.peers AS SELECT * FROM zkpg.peer_info();
 GRANT SELECT ON zkpg.peers TO PUBLIC;
+
+-- Recipes (recipes.c): made of ordinary znodes, waiting server-side.
+CREATE FUNCTION zk_op_fence(path text, token bigint)
+	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT ROW('fence', path, NULL, NULL, NULL, NULL, token)::zk_op $$;
+CREATE FUNCTION zk_lock(path text, timeout interval DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_lock_shared(path text, timeout interval DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_lock_exclusive(path text, timeout interval DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_unlock(path text)
+	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_semaphore_acquire(path text, max_leases integer, timeout interval DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_semaphore_release(path text)
+	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_elect(path text, candidate text, timeout interval DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_resign(path text)
+	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_leader(path text)
+	RETURNS TABLE (candidate text, session_id bigint, token bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_next_id(path text)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_register(path text, member text, data bytea DEFAULT NULL)
+	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_members(path text, watch boolean DEFAULT false)
+	RETURNS TABLE (member text, data bytea, session_id bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_barrier_enter(path text, member text, parties integer,
+								 timeout interval DEFAULT NULL)
+	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_barrier_leave(path text, member text, timeout interval DEFAULT NULL)
+	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_queue_put(path text, data bytea)
+	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_queue_take(path text, timeout interval DEFAULT NULL)
+	RETURNS bytea AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION zk_counter_add(path text, delta bigint DEFAULT 1)
+	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Like pg_locks: every holder and waiter of a lock, read-write lock,
+-- semaphore or election, ensemble-wide from the tree.
+CREATE FUNCTION zkpg.lock_rows(OUT path text, OUT kind text, OUT node text,
+	OUT session_id bigint, OUT token bigint, OUT granted boolean, OUT pid integer,
+	OUT waiting_since timestamptz)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_lock_rows' LANGUAGE C VOLATILE;
+CREATE VIEW zkpg.locks AS SELECT * FROM zkpg.lock_rows();
+GRANT SELECT ON zkpg.locks TO PUBLIC;
+
+-- Backends woken by the recipes' internal watches on this server: a
+-- release wakes one waiter, not a herd.
+CREATE FUNCTION zkpg.recipe_wakeups()
+	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_recipe_wakeups' LANGUAGE C VOLATILE;

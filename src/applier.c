@@ -36,6 +36,7 @@
 #include "bgworker.h"
 #include "datatree.h"
 #include "path.h"
+#include "recipes.h"
 #include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
@@ -138,6 +139,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 				r->has_stat = true;
 				break;
 			case ZK_OP_CHECK:
+			case ZK_OP_FENCE:
 				break;
 			default:
 				elog(ERROR, "zkpg: cannot apply op type %d", op->type);
@@ -187,6 +189,7 @@ applier_round(MemoryContext round_cxt)
 	ZkZxid		last = applied;
 	List	   *events = NIL;
 	List	   *expired = NIL;
+	List	   *wake;
 
 	if (committed <= applied)
 		return false;
@@ -268,11 +271,13 @@ applier_round(MemoryContext round_cxt)
 		}
 	}
 	ZkTreeFlush(ZkTreeMain());
+	ZkRecipeJudgeElections(&events);
 	ZkLogSetState(ZK_STATE_APPLIED_ZXID, last);
 	/* kept events first: they are older than this batch's */
 	if (ZkShmem->resend_requested)
 		ZkWatchResendBuffered();
 	ZkWatchNotify(events, expired, last);
+	wake = ZkWatchSessionsToWake(events, round_cxt);
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -283,6 +288,7 @@ applier_round(MemoryContext round_cxt)
 	ZkShmem->znode_count += delta;
 	LWLockRelease(ZkShmem->state_lock);
 	ZkCompleteRequests(done, ndone);
+	ZkWatchWakeWaiters(wake);
 	if (ZkShmem->peer_latch)
 		SetLatch(ZkShmem->peer_latch);
 

@@ -55,7 +55,7 @@ static void
 random_op(pg_prng_state *rng, ZkOp *op, bool txn)
 {
 	static const int16 types[] = {ZK_OP_CREATE, ZK_OP_DELETE, ZK_OP_SETDATA,
-	ZK_OP_SETACL, ZK_OP_CHECK};
+	ZK_OP_SETACL, ZK_OP_CHECK, ZK_OP_FENCE};
 	int			i;
 
 	memset(op, 0, sizeof(ZkOp));
@@ -68,6 +68,7 @@ random_op(pg_prng_state *rng, ZkOp *op, bool txn)
 	op->version = (int32) (pg_prng_uint32(rng) % 10) - 1;
 	op->mode = (int8) (pg_prng_uint32(rng) % 7);
 	op->ttl_ms = pg_prng_uint32(rng) % 100000;
+	op->token = (int64) pg_prng_uint64(rng);
 	op->nacl = 1 + pg_prng_uint32(rng) % 3;
 	op->acl = palloc(sizeof(char *) * op->nacl);
 	for (i = 0; i < op->nacl; i++)

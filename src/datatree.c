@@ -46,9 +46,11 @@ typedef enum TreePlan
 	P_GET,
 	P_GET_DATA,
 	P_CHILDREN,
+	P_CHILD_NODES,
 	P_COUNT_RANGE,
 	P_COUNT_ALL,
 	P_EPHEMERALS,
+	P_EPHEMERAL_PARENTS,
 	P_INSERT,
 	P_PARENT_FLUSH,
 	P_DELETE,
@@ -216,6 +218,11 @@ tree_plan(ZkTree *tree, TreePlan which)
 			sql = psprintf("SELECT path FROM %s WHERE parent = $1 ORDER BY parent, path", z);
 			types[nargs++] = TEXTOID;
 			break;
+		case P_CHILD_NODES:
+			sql = psprintf("SELECT " STAT_COLUMNS ", data, path FROM %s "
+						   "WHERE parent = $1 ORDER BY parent, path", z);
+			types[nargs++] = TEXTOID;
+			break;
 		case P_COUNT_RANGE:
 			sql = psprintf("SELECT count(*) FROM %s WHERE path >= $1 AND path < $2", z);
 			types[nargs++] = TEXTOID;
@@ -227,6 +234,10 @@ tree_plan(ZkTree *tree, TreePlan which)
 		case P_EPHEMERALS:
 			sql = psprintf("SELECT path FROM %s WHERE ephemeral_owner = $1 ORDER BY path", z);
 			types[nargs++] = INT8OID;
+			break;
+		case P_EPHEMERAL_PARENTS:
+			sql = psprintf("SELECT DISTINCT parent FROM %s WHERE ephemeral_owner <> 0 "
+						   "ORDER BY parent", z);
 			break;
 		case P_INSERT:
 			sql = psprintf("INSERT INTO %s (path, parent, data, acl, czxid, mzxid, pzxid, "
@@ -488,6 +499,58 @@ ZkTreeGetChildren(ZkTree *tree, const char *path)
 	}
 	tree_end(&acc);
 	return names;
+}
+
+/* The children of path with their data and stats, sorted by name. */
+List *
+ZkTreeGetChildNodes(ZkTree *tree, const char *path)
+{
+	TreeAccess	acc;
+	Datum		values[1];
+	List	   *children = NIL;
+	uint64		i;
+	size_t		skip = strcmp(path, "/") == 0 ? 1 : strlen(path) + 1;
+
+	tree_begin(&acc);
+	values[0] = CStringGetTextDatum(path);
+	tree_exec(tree, P_CHILD_NODES, values, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		char	   *child = SPI_getvalue(tup, SPI_tuptable->tupdesc, 16);
+		ZkChildNode *c = MemoryContextAllocZero(acc.caller, sizeof(ZkChildNode));
+		MemoryContext old;
+
+		tree_row_to_node(tup, SPI_tuptable->tupdesc, &c->node, true, acc.caller);
+		old = MemoryContextSwitchTo(acc.caller);
+		c->name = pstrdup(child + skip);
+		children = lappend(children, c);
+		MemoryContextSwitchTo(old);
+	}
+	tree_end(&acc);
+	return children;
+}
+
+/* The parents of ephemeral nodes (where the recipes' holders are). */
+List *
+ZkTreeEphemeralParents(ZkTree *tree)
+{
+	TreeAccess	acc;
+	List	   *paths = NIL;
+	uint64		i;
+
+	tree_begin(&acc);
+	tree_exec(tree, P_EPHEMERAL_PARENTS, NULL, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(acc.caller);
+
+		paths = lappend(paths, pstrdup(p));
+		MemoryContextSwitchTo(old);
+	}
+	tree_end(&acc);
+	return paths;
 }
 
 /* All descendants of path (ZooKeeper's getAllChildrenNumber). */

@@ -43,6 +43,13 @@ typedef struct ZkSessionRow
 	int32		timeout_ms;
 } ZkSessionRow;
 
+/* A child and its node, from ZkTreeGetChildNodes. */
+typedef struct ZkChildNode
+{
+	char	   *name;
+	ZkNode		node;			/* with data */
+} ZkChildNode;
+
 typedef struct ZkTree ZkTree;
 
 extern ZkTree *ZkTreeMain(void);
@@ -53,6 +60,8 @@ extern void ZkNodeToStat(const ZkNode *node, ZkStat *stat);
 /* reads: called by client backends and the request processor */
 extern bool ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node);
 extern List *ZkTreeGetChildren(ZkTree *tree, const char *path);
+extern List *ZkTreeGetChildNodes(ZkTree *tree, const char *path);
+extern List *ZkTreeEphemeralParents(ZkTree *tree);
 extern int64 ZkTreeCountDescendants(ZkTree *tree, const char *path);
 extern List *ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id);
 extern List *ZkTreeSessions(ZkTree *tree);

@@ -98,6 +98,8 @@ ZkOpName(int16 type)
 			return "set_acl";
 		case ZK_OP_CHECK:
 			return "check";
+		case ZK_OP_FENCE:
+			return "fence";
 		case ZK_OP_MULTI:
 			return "multi";
 		case ZK_OP_CREATESESSION:

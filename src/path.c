@@ -128,3 +128,12 @@ ZkIsProtectedPath(const char *path)
 		strcmp(path, "/zookeeper/quota") == 0 ||
 		strcmp(path, "/zookeeper/config") == 0;
 }
+
+/* parent/name, for a child name of parent */
+char *
+ZkJoinPath(const char *parent, const char *name)
+{
+	if (strcmp(parent, "/") == 0)
+		return psprintf("/%s", name);
+	return psprintf("%s/%s", parent, name);
+}

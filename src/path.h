@@ -13,6 +13,7 @@
 
 extern const char *ZkValidatePath(const char *path, bool sequential);
 extern char *ZkParentPath(const char *path);
+extern char *ZkJoinPath(const char *parent, const char *name);
 extern bool ZkIsProtectedPath(const char *path);
 
 #endif							/* ZKPG_PATH_H */

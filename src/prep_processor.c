@@ -491,6 +491,68 @@ prep_check(PrepContext *pc, ZkOp *op, ZkOp *out)
 	return ZK_OK;
 }
 
+/*
+ * zk_op_fence (recipes.c): the holder whose token is op->token still
+ * holds op->path, that is, a child of op->path created by that zxid still
+ * exists, as decided so far.  A token names its node: no other node has
+ * that czxid.
+ */
+static int
+prep_fence(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	ZkNode		node;
+	List	   *names;
+	ListCell   *lc;
+	HASH_SEQ_STATUS seq;
+	ChangeRecord *rec;
+	bool		held = false;
+
+	if (ZkValidatePath(op->path, false) != NULL || op->token <= 0)
+		return ZK_ERR_BADARGUMENTS;
+	if (!view_get(op->path, &node))
+		return ZK_ERR_NONODE;
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+
+	/* children created by txns not applied yet */
+	hash_seq_init(&seq, outstanding);
+	while ((rec = hash_seq_search(&seq)) != NULL)
+	{
+		if (rec->exists && rec->node.czxid == op->token)
+		{
+			char	   *parent = ZkParentPath(rec->path);
+
+			held = strcmp(parent, op->path) == 0;
+			pfree(parent);
+			if (held)
+			{
+				hash_seq_term(&seq);
+				*out = *op;
+				return ZK_OK;
+			}
+		}
+	}
+
+	/* applied children, unless a decided txn deleted them */
+	names = ZkTreeGetChildren(ZkTreeMain(), op->path);
+	foreach(lc, names)
+	{
+		char	   *child = ZkJoinPath(op->path, lfirst(lc));
+		ZkNode		c;
+
+		if (view_get(child, &c) && c.czxid == op->token)
+		{
+			held = true;
+			break;
+		}
+	}
+	list_free_deep(names);
+	if (!held)
+		return ZK_ERR_NONODE;
+	*out = *op;
+	return ZK_OK;
+}
+
 static int
 prep_op(PrepContext *pc, ZkOp *op, ZkOp *out)
 {
@@ -508,6 +570,8 @@ prep_op(PrepContext *pc, ZkOp *op, ZkOp *out)
 			return prep_setacl(pc, op, out);
 		case ZK_OP_CHECK:
 			return prep_check(pc, op, out);
+		case ZK_OP_FENCE:
+			return prep_fence(pc, op, out);
 	}
 	return ZK_ERR_BADARGUMENTS;
 }

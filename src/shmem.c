@@ -76,6 +76,7 @@ ZkShmemStartup(void)
 		pg_atomic_init_u64(&ZkShmem->applying_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->accepted_epoch, 0);
 		pg_atomic_init_u64(&ZkShmem->current_epoch, 0);
+		pg_atomic_init_u64(&ZkShmem->recipe_wakeups, 0);
 		ConditionVariableInit(&ZkShmem->sync_cv);
 
 		/*

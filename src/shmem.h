@@ -96,6 +96,7 @@ typedef struct ZkBufferedEvent
 {
 	int8		type;			/* ZkEventType */
 	ZkZxid		zxid;
+	int64		token;			/* LeadershipAcquired */
 	char		path[ZK_MAX_PATH_BYTES + 1];
 } ZkBufferedEvent;
 
@@ -135,6 +136,10 @@ typedef struct ZkBackendSlot
 	bool		resend;
 	int			nbuffered;
 	ZkBufferedEvent buffered[ZK_EVENT_BUFFER];
+
+	/* a recipe call waiting for its turn (recipes.c), for zkpg.locks */
+	TimestampTz recipe_wait_since;	/* 0: not waiting */
+	char		recipe_wait_node[ZK_MAX_PATH_BYTES + 1];
 
 	int32		wait_cxid;		/* -1: not waiting */
 	bool		done;
@@ -195,6 +200,7 @@ typedef struct ZkShared
 	pg_atomic_uint64 next_session_seq;
 	pg_atomic_uint64 accepted_epoch;	/* as durable in zkpg.peer_state */
 	pg_atomic_uint64 current_epoch;
+	pg_atomic_uint64 recipe_wakeups;	/* backends woken by recipe watches */
 
 	/* write latency, measured by backends */
 	slock_t		stats_mutex;

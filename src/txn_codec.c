@@ -163,6 +163,10 @@ put_op(StringInfo buf, const ZkOp *op, bool txn)
 			put_string(buf, op->path);
 			put_i32(buf, op->version);
 			break;
+		case ZK_OP_FENCE:
+			put_string(buf, op->path);
+			put_i64(buf, op->token);
+			break;
 		default:
 			elog(ERROR, "cannot encode op type %d", op->type);
 	}
@@ -358,7 +362,7 @@ op_type_is_valid(int16 type, bool txn)
 {
 	return type == ZK_OP_CREATE || type == ZK_OP_DELETE ||
 		type == ZK_OP_SETDATA || type == ZK_OP_SETACL ||
-		type == ZK_OP_CHECK;
+		type == ZK_OP_CHECK || type == ZK_OP_FENCE;
 }
 
 static void
@@ -403,6 +407,9 @@ get_op(Reader *r, ZkOp *op, int16 type, bool txn)
 			break;
 		case ZK_OP_CHECK:
 			op->version = get_i32(r);
+			break;
+		case ZK_OP_FENCE:
+			op->token = get_i64(r);
 			break;
 	}
 }

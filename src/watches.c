@@ -95,6 +95,7 @@ static bool listen_callback_registered = false;
 static void watch_xact_callback(XactEvent event, void *arg);
 
 static void watcher_unlink(int idx);
+static int	watch_add(int64 session_id, const char *path, int kind, bool error_when_full);
 static void trigger_list(WatchPath *wp, ZkEventType type, const char *path,
 						 ZkZxid zxid, bool at_path, List **events, int first_of_trigger);
 static bool kind_fires(int kind, ZkEventType type, bool at_path);
@@ -150,6 +151,8 @@ ZkEventTypeName(ZkEventType type)
 			return "NodeDataChanged";
 		case ZK_EVENT_NODE_CHILDREN_CHANGED:
 			return "NodeChildrenChanged";
+		case ZK_EVENT_LEADERSHIP_ACQUIRED:
+			return "LeadershipAcquired";
 	}
 	return "None";
 }
@@ -174,6 +177,22 @@ ZkWatchPayload(const char *type, const char *path, ZkZxid zxid)
 		escape_json(&buf, path);
 	}
 	appendStringInfo(&buf, ",\"zxid\":%lld}", (long long) zxid);
+	return buf.data;
+}
+
+/* the NOTIFY payload of an event */
+static char *
+event_payload(const ZkWatchEvent *e)
+{
+	StringInfoData buf;
+
+	if (e->type != ZK_EVENT_LEADERSHIP_ACQUIRED)
+		return ZkWatchPayload(ZkEventTypeName(e->type), e->path, e->zxid);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"type\":\"LeadershipAcquired\",\"path\":");
+	escape_json(&buf, e->path);
+	appendStringInfo(&buf, ",\"token\":%lld,\"zxid\":%lld}",
+					 (long long) e->token, (long long) e->zxid);
 	return buf.data;
 }
 
@@ -207,6 +226,20 @@ watcher_unlink(int idx)
 bool
 ZkWatchAdd(int64 session_id, const char *path, int kind)
 {
+	return watch_add(session_id, path, kind, true) > 0;
+}
+
+/* The same, for the applier, which must not fail: false when full. */
+bool
+ZkWatchTryAdd(int64 session_id, const char *path, int kind)
+{
+	return watch_add(session_id, path, kind, false) >= 0;
+}
+
+/* 1: added, 0: there already, -1: the pool is full (when !error_when_full) */
+static int
+watch_add(int64 session_id, const char *path, int kind, bool error_when_full)
+{
 	WatchPath  *wp;
 	bool		found;
 	int			i;
@@ -221,6 +254,8 @@ ZkWatchAdd(int64 session_id, const char *path, int kind)
 		if (wp != NULL && !found)
 			hash_search(watch_paths, path, HASH_REMOVE, NULL);
 		LWLockRelease(ZkShmem->watch_lock);
+		if (!error_when_full)
+			return -1;
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("too many zkpg watches"),
@@ -234,7 +269,7 @@ ZkWatchAdd(int64 session_id, const char *path, int kind)
 			watch_pool->watchers[i].kind == kind)
 		{
 			LWLockRelease(ZkShmem->watch_lock);
-			return false;
+			return 0;
 		}
 	}
 	idx = watch_pool->free_head;
@@ -250,7 +285,7 @@ ZkWatchAdd(int64 session_id, const char *path, int kind)
 		watch_pool->watchers[wp->head].prev = idx;
 	wp->head = idx;
 	LWLockRelease(ZkShmem->watch_lock);
-	return true;
+	return 1;
 }
 
 /*
@@ -290,6 +325,37 @@ ZkWatchRemove(int64 session_id, const char *path, int kindmask)
 	}
 	LWLockRelease(ZkShmem->watch_lock);
 	return removed;
+}
+
+/* Does this session still have a watch of this kind on path? */
+bool
+ZkWatchExists(int64 session_id, const char *path, int kind)
+{
+	WatchPath  *wp;
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_SHARED);
+	wp = hash_search(watch_paths, path, HASH_FIND, NULL);
+	for (i = wp ? wp->head : -1; i >= 0 && !found; i = watch_pool->watchers[i].next)
+		found = watch_pool->watchers[i].session_id == session_id &&
+			watch_pool->watchers[i].kind == kind;
+	LWLockRelease(ZkShmem->watch_lock);
+	return found;
+}
+
+/* Remove every watch of this kind of a session (a resigned candidate's). */
+void
+ZkWatchRemoveKind(int64 session_id, int kind)
+{
+	int			i;
+
+	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	for (i = 0; i < zk_max_watches && watch_pool->in_use > 0; i++)
+		if (watch_pool->watchers[i].session_id == session_id &&
+			watch_pool->watchers[i].kind == kind)
+			watcher_unlink(i);
+	LWLockRelease(ZkShmem->watch_lock);
 }
 
 void
@@ -338,6 +404,10 @@ kind_fires(int kind, ZkEventType type, bool at_path)
 			return true;
 		case ZK_WATCH_PERSISTENT_RECURSIVE:
 			return type != ZK_EVENT_NODE_CHILDREN_CHANGED;
+		case ZK_WATCH_RECIPE:
+			return true;
+		case ZK_WATCH_ELECTION:
+			return type == ZK_EVENT_NODE_DELETED;
 	}
 	return false;
 }
@@ -364,7 +434,8 @@ trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
 			{
 				ZkWatchEvent *e = list_nth(*events, k);
 
-				if (e->session_id == sid)
+				if (e->session_id == sid &&
+					e->internal == (ZK_WATCH_IS_INTERNAL(w->kind) ? w->kind : 0))
 					dup = true;
 			}
 			if (!dup)
@@ -375,9 +446,12 @@ trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
 				e->type = type;
 				e->path = pstrdup(path);
 				e->zxid = zxid;
+				e->token = 0;
+				e->internal = ZK_WATCH_IS_INTERNAL(w->kind) ? w->kind : 0;
 				*events = lappend(*events, e);
 			}
-			if (w->kind == ZK_WATCH_DATA || w->kind == ZK_WATCH_CHILD)
+			if (w->kind != ZK_WATCH_PERSISTENT &&
+				w->kind != ZK_WATCH_PERSISTENT_RECURSIVE)
 			{
 				bool		emptied = (wp->head == i && next < 0);
 
@@ -442,7 +516,7 @@ buffer_for_pending_listeners(List *events)
 		int			idx = (int) (e->session_id & 0xFFFF);
 		ZkBackendSlot *slot;
 
-		if (idx >= ZkShmem->nslots)
+		if (e->internal || idx >= ZkShmem->nslots)
 			continue;
 		slot = &ZkShmem->slots[idx];
 		if (slot->session_id != e->session_id || !slot->listen_pending)
@@ -454,6 +528,7 @@ buffer_for_pending_listeners(List *events)
 		}
 		slot->buffered[slot->nbuffered].type = (int8) e->type;
 		slot->buffered[slot->nbuffered].zxid = e->zxid;
+		slot->buffered[slot->nbuffered].token = e->token;
 		strlcpy(slot->buffered[slot->nbuffered].path, e->path, ZK_MAX_PATH_BYTES + 1);
 		slot->nbuffered++;
 	}
@@ -487,6 +562,8 @@ ZkWatchResendBuffered(void)
 			e->session_id = slot->session_id;
 			e->type = (ZkEventType) slot->buffered[j].type;
 			e->zxid = slot->buffered[j].zxid;
+			e->token = slot->buffered[j].token;
+			e->internal = 0;
 			e->path = pstrdup(slot->buffered[j].path);
 			resend = lappend(resend, e);
 		}
@@ -498,8 +575,7 @@ ZkWatchResendBuffered(void)
 	{
 		ZkWatchEvent *e = lfirst(lc);
 
-		Async_Notify(ZkWatchChannel(e->session_id),
-					 ZkWatchPayload(ZkEventTypeName(e->type), e->path, e->zxid));
+		Async_Notify(ZkWatchChannel(e->session_id), event_payload(e));
 	}
 }
 
@@ -524,6 +600,8 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 			ZkWatchEvent *e = lfirst(lc);
 			int			idx = (int) (e->session_id & 0xFFFF);
 
+			if (e->internal)
+				continue;
 			if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == e->session_id)
 				ZkShmem->slots[idx].events_lost = true;
 		}
@@ -561,12 +639,74 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 	{
 		ZkWatchEvent *e = lfirst(lc);
 
-		Async_Notify(ZkWatchChannel(e->session_id),
-					 ZkWatchPayload(ZkEventTypeName(e->type), e->path, e->zxid));
+		if (e->internal)
+			continue;
+		Async_Notify(ZkWatchChannel(e->session_id), event_payload(e));
 	}
 	foreach(lc, expired_sessions)
 		Async_Notify(ZkWatchChannel(*(int64 *) lfirst(lc)),
 					 ZkWatchPayload("SessionExpired", NULL, zxid));
+}
+
+/*
+ * The sessions whose recipe or election watches fired, in cxt: the
+ * events die with the applier's transaction, the wake-ups come after it.
+ */
+List *
+ZkWatchSessionsToWake(List *events, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *sessions = NIL;
+	ListCell   *lc;
+
+	foreach(lc, events)
+	{
+		ZkWatchEvent *e = lfirst(lc);
+		int64	   *sid;
+
+		if (!e->internal)
+			continue;
+		sid = palloc(sizeof(int64));
+		*sid = e->session_id;
+		sessions = lappend(sessions, sid);
+	}
+	MemoryContextSwitchTo(old);
+	return sessions;
+}
+
+/*
+ * After the applier's commit: wake those backends, so that they look at
+ * the committed tree again.  Each woken backend is counted
+ * (zkpg.recipe_wakeups()), which is how the tests prove that a release
+ * wakes one waiter and not a herd.
+ */
+void
+ZkWatchWakeWaiters(List *sessions)
+{
+	ListCell   *lc;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	foreach(lc, sessions)
+	{
+		int64		sid = *(int64 *) lfirst(lc);
+		int			idx = (int) (sid & 0xFFFF);
+		ZkBackendSlot *slot;
+
+		if (idx >= ZkShmem->nslots)
+			continue;
+		slot = &ZkShmem->slots[idx];
+		if (slot->session_id != sid || slot->latch == NULL)
+			continue;
+		pg_atomic_fetch_add_u64(&ZkShmem->recipe_wakeups, 1);
+		SetLatch(slot->latch);
+	}
+	LWLockRelease(ZkShmem->slot_lock);
+}
+
+uint64
+ZkWatchRecipeWakeups(void)
+{
+	return pg_atomic_read_u64(&ZkShmem->recipe_wakeups);
 }
 
 /* Every watch of this server, for the zkpg.watches view. */
@@ -607,6 +747,10 @@ ZkWatchKindName(int kind)
 			return "persistent";
 		case ZK_WATCH_PERSISTENT_RECURSIVE:
 			return "persistent_recursive";
+		case ZK_WATCH_RECIPE:
+			return "recipe";
+		case ZK_WATCH_ELECTION:
+			return "election";
 	}
 	return "unknown";
 }

@@ -12,6 +12,7 @@
 #define ZKPG_WATCHES_H
 
 #include "nodes/pg_list.h"
+#include "utils/palloc.h"
 #include "zkpg.h"
 
 /* kinds of watch */
@@ -20,13 +21,26 @@
 #define ZK_WATCH_PERSISTENT				2	/* zk_add_watch */
 #define ZK_WATCH_PERSISTENT_RECURSIVE	3	/* zk_add_watch(recursive) */
 
+/*
+ * Internal one-shot watches of the recipes (recipes.c): they fire on any
+ * change at their path and wake the session's backend through its latch
+ * instead of sending a NOTIFY.  An election watch, on the candidate node
+ * before the session's own, is also judged by the applier: when the
+ * session's candidate has become the lowest, the session gets
+ * LeadershipAcquired; otherwise the watch moves to the new predecessor.
+ */
+#define ZK_WATCH_RECIPE					4
+#define ZK_WATCH_ELECTION				5
+#define ZK_WATCH_IS_INTERNAL(kind)		((kind) >= ZK_WATCH_RECIPE)
+
 /* ZooKeeper's Watcher.Event.EventType */
 typedef enum ZkEventType
 {
 	ZK_EVENT_NODE_CREATED,
 	ZK_EVENT_NODE_DELETED,
 	ZK_EVENT_NODE_DATA_CHANGED,
-	ZK_EVENT_NODE_CHILDREN_CHANGED
+	ZK_EVENT_NODE_CHILDREN_CHANGED,
+	ZK_EVENT_LEADERSHIP_ACQUIRED	/* zk_elect (recipes.c), not ZooKeeper's */
 } ZkEventType;
 
 typedef struct ZkWatchEvent
@@ -35,6 +49,8 @@ typedef struct ZkWatchEvent
 	ZkEventType type;
 	char	   *path;
 	ZkZxid		zxid;
+	int64		token;			/* LeadershipAcquired: the leader's token */
+	int			internal;		/* 0, or the internal watch kind that fired */
 } ZkWatchEvent;
 
 extern Size ZkWatchShmemSize(void);
@@ -44,6 +60,9 @@ extern void ZkWatchShmemInit(void);
 extern bool ZkWatchAdd(int64 session_id, const char *path, int kind);
 extern bool ZkWatchConsume(int64 session_id, const char *path, int kind);
 extern int	ZkWatchRemove(int64 session_id, const char *path, int kindmask);
+extern bool ZkWatchTryAdd(int64 session_id, const char *path, int kind);
+extern void ZkWatchRemoveKind(int64 session_id, int kind);
+extern bool ZkWatchExists(int64 session_id, const char *path, int kind);
 extern char *ZkWatchChannel(int64 session_id);
 extern char *ZkWatchPayload(const char *type, const char *path, ZkZxid zxid);
 extern const char *ZkEventTypeName(ZkEventType type);
@@ -55,6 +74,8 @@ extern void ZkWatchRemoveSession(int64 session_id);
 extern void ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
 extern void ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid);
 extern void ZkWatchResendBuffered(void);
+extern List *ZkWatchSessionsToWake(List *events, MemoryContext cxt);
+extern void ZkWatchWakeWaiters(List *sessions);
 
 /* called by client backends */
 extern void ZkWatchListen(int64 session_id);
@@ -68,6 +89,7 @@ typedef struct ZkWatchInfo
 } ZkWatchInfo;
 
 extern int	ZkWatchCount(void);
+extern uint64 ZkWatchRecipeWakeups(void);
 extern List *ZkWatchList(void);
 extern const char *ZkWatchKindName(int kind);
 

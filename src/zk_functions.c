@@ -42,6 +42,7 @@
 #include "shmem.h"
 #include "zkpg.h"
 #include "watches.h"
+#include "zk_functions.h"
 #include "zkpg_errcodes.h"
 
 PG_FUNCTION_INFO_V1(zk_create);
@@ -83,30 +84,22 @@ static Oid	checked_database = InvalidOid;
 /* "zk_multi op N: " while zk_multi checks its ops, so errors name the op */
 static char op_prefix[32] = "";
 
-static void zk_check_usable(void);
 static char *arg_path(FunctionCallInfo fcinfo, int argno, bool sequential);
-static char *arg_path_text(text *t, bool sequential, const char *what);
 static void arg_data(FunctionCallInfo fcinfo, int argno, ZkOp *op);
-static void data_from_bytea(bytea *b, ZkOp *op);
 static int32 arg_version(FunctionCallInfo fcinfo, int argno, const char *what);
 static int8 parse_mode(const char *mode);
 static void acl_from_array(ArrayType *arr, ZkOp *op, const char *path);
 static bool arg_watch(FunctionCallInfo fcinfo, int argno);
-static void watch_register(int64 sid, const char *path, int kind, bool existed,
-						   const ZkNode *seen);
-static void report_zk_error(int err, const char *path, int op_index, const char *opname);
 static Datum stat_to_datum(TupleDesc desc, const ZkStat *stat);
 static void submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res);
-static void read_node(const char *path, int perm, bool with_data, ZkNode *node);
-static ZkAuth *my_auth(void);
 static void multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i,
 								ZkOp *op);
 
 /*
  * zk_* calls need the library preloaded and work only in zkpg.database.
  */
-static void
-zk_check_usable(void)
+void
+ZkCheckUsable(void)
 {
 	if (ZkShmem == NULL)
 		ereport(ERROR,
@@ -125,8 +118,8 @@ zk_check_usable(void)
 	}
 }
 
-static ZkAuth *
-my_auth(void)
+ZkAuth *
+ZkMyAuth(void)
 {
 	ZkAuth	   *auth = palloc0(sizeof(ZkAuth));
 
@@ -134,8 +127,8 @@ my_auth(void)
 	return auth;
 }
 
-static char *
-arg_path_text(text *t, bool sequential, const char *what)
+char *
+ZkPathArg(text *t, bool sequential, const char *what)
 {
 	char	   *path;
 	const char *reason;
@@ -157,12 +150,12 @@ static char *
 arg_path(FunctionCallInfo fcinfo, int argno, bool sequential)
 {
 	if (PG_ARGISNULL(argno))
-		return arg_path_text(NULL, sequential, "path");
-	return arg_path_text(PG_GETARG_TEXT_PP(argno), sequential, "path");
+		return ZkPathArg(NULL, sequential, "path");
+	return ZkPathArg(PG_GETARG_TEXT_PP(argno), sequential, "path");
 }
 
-static void
-data_from_bytea(bytea *b, ZkOp *op)
+void
+ZkDataFromBytea(bytea *b, ZkOp *op)
 {
 	if (b == NULL)
 	{
@@ -182,7 +175,7 @@ data_from_bytea(bytea *b, ZkOp *op)
 static void
 arg_data(FunctionCallInfo fcinfo, int argno, ZkOp *op)
 {
-	data_from_bytea(PG_ARGISNULL(argno) ? NULL : PG_GETARG_BYTEA_PP(argno), op);
+	ZkDataFromBytea(PG_ARGISNULL(argno) ? NULL : PG_GETARG_BYTEA_PP(argno), op);
 }
 
 static int32
@@ -251,7 +244,7 @@ acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
 	op->acl = palloc(sizeof(char *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		op->acl[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
-	reason = ZkAclNormalize(n, op->acl, my_auth(), &nnorm, &norm);
+	reason = ZkAclNormalize(n, op->acl, ZkMyAuth(), &nnorm, &norm);
 	if (reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_INVALIDACL),
@@ -275,8 +268,8 @@ arg_watch(FunctionCallInfo fcinfo, int argno)
  * If so, we fire the event ourselves, unless the applier consumed the
  * watch first: whoever removes the watcher delivers its event, once.
  */
-static void
-watch_register(int64 sid, const char *path, int kind, bool existed, const ZkNode *seen)
+void
+ZkWatchRegister(int64 sid, const char *path, int kind, bool existed, const ZkNode *seen)
 {
 	ZkZxid		batch;
 	ZkNode		now;
@@ -324,15 +317,18 @@ watch_register(int64 sid, const char *path, int kind, bool existed, const ZkNode
 					 ZkWatchPayload(ZkEventTypeName((ZkEventType) event), path, zxid));
 }
 
-static void
-report_zk_error(int err, const char *path, int op_index, const char *opname)
+void
+ZkReportError(int err, const char *path, int op_index, const char *opname)
 {
 	char	   *msg;
 
 	switch (err)
 	{
 		case ZK_ERR_NONODE:
-			msg = psprintf("znode \"%s\" does not exist", path);
+			if (strcmp(opname, "fence") == 0)
+				msg = psprintf("the fencing token's holder no longer holds \"%s\"", path);
+			else
+				msg = psprintf("znode \"%s\" does not exist", path);
 			break;
 		case ZK_ERR_NODEEXISTS:
 			msg = psprintf("znode \"%s\" already exists", path);
@@ -399,7 +395,7 @@ submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res)
 	ZkSessionAuth(&req->auth);
 	ZkSubmitAndWait(req, res);
 	if (res->err != ZK_OK)
-		report_zk_error(res->err, op->path, -1, ZkOpName(op->type));
+		ZkReportError(res->err, op->path, -1, ZkOpName(op->type));
 }
 
 /*
@@ -413,7 +409,7 @@ zk_create(PG_FUNCTION_ARGS)
 	ZkRequestResult res;
 	char	   *created;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	memset(&req, 0, sizeof(req));
 	memset(&op, 0, sizeof(op));
 	op.type = ZK_OP_CREATE;
@@ -440,7 +436,7 @@ zk_create(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("ttl_ms is only allowed with modes persistent_ttl and persistent_sequential_ttl")));
 	if (strcmp(op.path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op.mode))
-		report_zk_error(ZK_ERR_NODEEXISTS, op.path, -1, "create");
+		ZkReportError(ZK_ERR_NODEEXISTS, op.path, -1, "create");
 
 	submit_single(&req, &op, &res);
 	created = res.results[0].seq >= 0 ?
@@ -459,7 +455,7 @@ zk_set(PG_FUNCTION_ARGS)
 	ZkRequestResult res;
 	TupleDesc	desc;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	memset(&req, 0, sizeof(req));
 	memset(&op, 0, sizeof(op));
 	op.type = ZK_OP_SETDATA;
@@ -482,7 +478,7 @@ zk_delete(PG_FUNCTION_ARGS)
 	ZkOp		op;
 	ZkRequestResult res;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	memset(&req, 0, sizeof(req));
 	memset(&op, 0, sizeof(op));
 	op.type = ZK_OP_DELETE;
@@ -507,7 +503,7 @@ zk_set_acl(PG_FUNCTION_ARGS)
 	ZkRequestResult res;
 	TupleDesc	desc;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	memset(&req, 0, sizeof(req));
 	memset(&op, 0, sizeof(op));
 	op.type = ZK_OP_SETACL;
@@ -557,11 +553,13 @@ multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i, ZkOp *op)
 		op->type = ZK_OP_DELETE;
 	else if (strcmp(kind, "check") == 0)
 		op->type = ZK_OP_CHECK;
+	else if (strcmp(kind, "fence") == 0)
+		op->type = ZK_OP_FENCE;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("zk_multi op %d has unknown kind \"%s\"", i + 1, kind),
-				 errhint("Build ops with zk_op_create, zk_op_set, zk_op_delete and zk_op_check.")));
+				 errhint("Build ops with zk_op_create, zk_op_set, zk_op_delete, zk_op_check and zk_op_fence.")));
 
 	if (op->type == ZK_OP_CREATE)
 		op->mode = parse_mode(isnull[ZK_OP_ATT_MODE] ? "persistent" :
@@ -570,19 +568,29 @@ multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i, ZkOp *op)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("zk_multi op %d: TTL modes are not supported in zk_multi", i + 1)));
-	op->path = arg_path_text(isnull[ZK_OP_ATT_PATH] ? NULL :
+	op->path = ZkPathArg(isnull[ZK_OP_ATT_PATH] ? NULL :
 							 DatumGetTextPP(v[ZK_OP_ATT_PATH]),
 							 op->type == ZK_OP_CREATE && ZK_MODE_IS_SEQUENTIAL(op->mode),
 							 "path");
 	if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETDATA)
-		data_from_bytea(isnull[ZK_OP_ATT_DATA] ? NULL :
+		ZkDataFromBytea(isnull[ZK_OP_ATT_DATA] ? NULL :
 						DatumGetByteaPP(v[ZK_OP_ATT_DATA]), op);
 	if (op->type == ZK_OP_CREATE)
 	{
 		acl_from_array(isnull[ZK_OP_ATT_ACL] ? NULL :
 					   DatumGetArrayTypeP(v[ZK_OP_ATT_ACL]), op, op->path);
 		if (strcmp(op->path, "/") == 0 && !ZK_MODE_IS_SEQUENTIAL(op->mode))
-			report_zk_error(ZK_ERR_NODEEXISTS, op->path, i, "create");
+			ZkReportError(ZK_ERR_NODEEXISTS, op->path, i, "create");
+	}
+	else if (op->type == ZK_OP_FENCE)
+	{
+		op->token = isnull[ZK_OP_ATT_TTL] ? 0 : DatumGetInt64(v[ZK_OP_ATT_TTL]);
+		if (op->token <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_BADARGUMENTS),
+					 errmsg("zk_multi op %d: invalid fencing token %lld", i + 1,
+							(long long) op->token),
+					 errhint("A token is what zk_lock and the other acquiring recipes returned.")));
 	}
 	else
 	{
@@ -615,7 +623,7 @@ zk_multi(PG_FUNCTION_ARGS)
 	TupleDesc	stat_desc;
 	TupleDesc	op_desc;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
@@ -659,7 +667,7 @@ zk_multi(PG_FUNCTION_ARGS)
 	{
 		int			idx = res.failed_index >= 0 && res.failed_index < n ? res.failed_index : 0;
 
-		report_zk_error(res.err, req.ops[idx].path, idx, ZkOpName(req.ops[idx].type));
+		ZkReportError(res.err, req.ops[idx].path, idx, ZkOpName(req.ops[idx].type));
 	}
 
 	/* the stat column of the result is a zk_stat */
@@ -693,11 +701,19 @@ zk_multi(PG_FUNCTION_ARGS)
 Datum
 zk_sync(PG_FUNCTION_ARGS)
 {
+	ZkCheckUsable();
+	(void) arg_path(fcinfo, 0, false);
+	ZkSync();
+	PG_RETURN_VOID();
+}
+
+/* Wait until this server has applied what the leader had committed. */
+void
+ZkSync(void)
+{
 	ZkZxid		target;
 	TimestampTz deadline;
 
-	zk_check_usable();
-	(void) arg_path(fcinfo, 0, false);
 	(void) ZkSessionEnsure();
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zk_request_timeout_ms);
 	ZkWaitUntilServing(deadline);
@@ -713,19 +729,18 @@ zk_sync(PG_FUNCTION_ARGS)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	PG_RETURN_VOID();
 }
 
 /*
  * Read a node for the caller, checking perm; ZK101 when absent.
  */
-static void
-read_node(const char *path, int perm, bool with_data, ZkNode *node)
+void
+ZkReadNode(const char *path, int perm, bool with_data, ZkNode *node)
 {
 	if (!ZkTreeGetNode(ZkTreeMain(), path, with_data, node))
-		report_zk_error(ZK_ERR_NONODE, path, -1, "read");
-	if (!ZkAclPermits(node->nacl, node->acl, perm, my_auth()))
-		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read");
+		ZkReportError(ZK_ERR_NONODE, path, -1, "read");
+	if (!ZkAclPermits(node->nacl, node->acl, perm, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
 }
 
 /*
@@ -743,14 +758,14 @@ zk_get(PG_FUNCTION_ARGS)
 	bytea	   *data;
 	int64		sid;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, 0);
-	read_node(path, ZK_PERM_READ, true, &node);
+	ZkReadNode(path, ZK_PERM_READ, true, &node);
 	ZkNodeToStat(&node, &stat);
 	if (arg_watch(fcinfo, 1))
-		watch_register(sid, path, ZK_WATCH_DATA, true, &node);
+		ZkWatchRegister(sid, path, ZK_WATCH_DATA, true, &node);
 
 	data = palloc(VARHDRSZ + node.data_len);
 	SET_VARSIZE(data, VARHDRSZ + node.data_len);
@@ -784,16 +799,16 @@ zk_exists(PG_FUNCTION_ARGS)
 	int64		sid;
 	bool		exists;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	sid = ZkSessionEnsure();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "zk_exists must return a composite type");
 	exists = ZkTreeGetNode(ZkTreeMain(), path, false, &node);
-	if (exists && !ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
-		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read");
+	if (exists && !ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
 	if (arg_watch(fcinfo, 1))
-		watch_register(sid, path, ZK_WATCH_DATA, exists, &node);
+		ZkWatchRegister(sid, path, ZK_WATCH_DATA, exists, &node);
 	if (!exists)
 		PG_RETURN_NULL();
 	ZkNodeToStat(&node, &stat);
@@ -813,14 +828,14 @@ zk_get_children(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int64		sid;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	read_node(path, ZK_PERM_READ, false, &node);
+	ZkReadNode(path, ZK_PERM_READ, false, &node);
 	names = ZkTreeGetChildren(ZkTreeMain(), path);
 	if (arg_watch(fcinfo, 1))
-		watch_register(sid, path, ZK_WATCH_CHILD, true, &node);
+		ZkWatchRegister(sid, path, ZK_WATCH_CHILD, true, &node);
 	foreach(lc, names)
 	{
 		Datum		v = CStringGetTextDatum((char *) lfirst(lc));
@@ -844,14 +859,14 @@ zk_get_acl(PG_FUNCTION_ARGS)
 	ZkAuth	   *auth;
 	bool		admin;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	(void) ZkSessionEnsure();
 	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
-		report_zk_error(ZK_ERR_NONODE, path, -1, "read");
-	auth = my_auth();
+		ZkReportError(ZK_ERR_NONODE, path, -1, "read");
+	auth = ZkMyAuth();
 	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ | ZK_PERM_ADMIN, auth))
-		report_zk_error(ZK_ERR_NOAUTH, path, -1, "read the ACL of");
+		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read the ACL of");
 	/* as ZooKeeper: without ADMIN, digest hashes are shown as "x" */
 	admin = ZkAclPermits(node.nacl, node.acl, ZK_PERM_ADMIN, auth);
 	elems = palloc(sizeof(Datum) * Max(node.nacl, 1));
@@ -882,10 +897,10 @@ zk_count_children(PG_FUNCTION_ARGS)
 	ZkNode		node;
 	int64		n;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	(void) ZkSessionEnsure();
-	read_node(path, ZK_PERM_READ, false, &node);
+	ZkReadNode(path, ZK_PERM_READ, false, &node);
 	n = ZkTreeCountDescendants(ZkTreeMain(), path);
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
 }
@@ -903,13 +918,13 @@ zk_get_ephemerals(PG_FUNCTION_ARGS)
 	List	   *paths;
 	ListCell   *lc;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("prefix must not be null")));
 	/* validated as a path, as ZooKeeper's client does, then matched as a string */
-	prefix = arg_path_text(PG_GETARG_TEXT_PP(0), false, "prefix");
+	prefix = ZkPathArg(PG_GETARG_TEXT_PP(0), false, "prefix");
 	sid = ZkSessionEnsure();
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	paths = ZkTreeSessionEphemerals(ZkTreeMain(), sid);
@@ -930,21 +945,21 @@ zk_get_ephemerals(PG_FUNCTION_ARGS)
 Datum
 zk_session_id(PG_FUNCTION_ARGS)
 {
-	zk_check_usable();
+	ZkCheckUsable();
 	PG_RETURN_INT64(ZkSessionEnsure());
 }
 
 Datum
 zk_session_timeout(PG_FUNCTION_ARGS)
 {
-	zk_check_usable();
+	ZkCheckUsable();
 	PG_RETURN_INT32(ZkSessionTimeoutMs());
 }
 
 Datum
 zk_close_session(PG_FUNCTION_ARGS)
 {
-	zk_check_usable();
+	ZkCheckUsable();
 	ZkSessionClose();
 	PG_RETURN_VOID();
 }
@@ -955,7 +970,7 @@ zk_close_session(PG_FUNCTION_ARGS)
 Datum
 zk_add_auth(PG_FUNCTION_ARGS)
 {
-	zk_check_usable();
+	ZkCheckUsable();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
@@ -975,7 +990,7 @@ zkpg_kill_session(PG_FUNCTION_ARGS)
 	ZkRecord	req;
 	ZkRequestResult res;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	if (!superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -991,7 +1006,7 @@ zkpg_kill_session(PG_FUNCTION_ARGS)
 	if (res.err == ZK_ERR_SESSIONEXPIRED)
 		PG_RETURN_BOOL(false);
 	if (res.err != ZK_OK)
-		report_zk_error(res.err, "/", -1, "close_session");
+		ZkReportError(res.err, "/", -1, "close_session");
 	/* killing one's own session expires it, like any other */
 	if (req.target_session == req.session_id)
 		ZkSessionMarkExpired(req.session_id);
@@ -1004,7 +1019,7 @@ zkpg_kill_session(PG_FUNCTION_ARGS)
 Datum
 zk_watch_channel(PG_FUNCTION_ARGS)
 {
-	zk_check_usable();
+	ZkCheckUsable();
 	PG_RETURN_TEXT_P(cstring_to_text(ZkWatchChannel(ZkSessionEnsure())));
 }
 
@@ -1020,13 +1035,13 @@ zk_add_watch(PG_FUNCTION_ARGS)
 	ZkNode		node;
 	bool		recursive;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	recursive = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	sid = ZkSessionEnsure();
 	if (ZkTreeGetNode(ZkTreeMain(), path, false, &node) &&
-		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, my_auth()))
-		report_zk_error(ZK_ERR_NOAUTH, path, -1, "watch");
+		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, path, -1, "watch");
 	ZkWatchListen(sid);
 	(void) ZkWatchAdd(sid, path,
 					  recursive ? ZK_WATCH_PERSISTENT_RECURSIVE : ZK_WATCH_PERSISTENT);
@@ -1043,7 +1058,7 @@ zk_remove_watches(PG_FUNCTION_ARGS)
 	char	   *type;
 	int			mask;
 
-	zk_check_usable();
+	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
 	type = PG_ARGISNULL(1) ? "any" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strcmp(type, "data") == 0)

@@ -39,6 +39,7 @@ typedef int64 ZkZxid;
 #define ZK_OP_SETACL		7
 #define ZK_OP_CHECK			13
 #define ZK_OP_MULTI			14
+#define ZK_OP_FENCE			200 /* zkpg's own: zk_op_fence (recipes.c) */
 #define ZK_OP_CREATESESSION (-10)
 #define ZK_OP_CLOSESESSION	(-11)
 
@@ -127,6 +128,7 @@ typedef struct ZkOp
 	int32		version;		/* expected (request) or new (txn) version */
 	int8		mode;			/* create mode */
 	int64		ttl_ms;
+	int64		token;			/* fence: the holder's token */
 	int			nacl;
 	char	  **acl;			/* normalized "scheme:id:perms" */
 	/* txn only */
