@@ -1,0 +1,389 @@
+# The recipes on a three-peer ensemble, where they fail in interesting
+# ways (API.md "Recipes"):
+#
+#  1. no herd effect: 100 sessions, spread over the peers, wait on one
+#     lock; each lock node is watched by at most one waiter; a release
+#     wakes exactly one backend, and the 100 hand-overs wake 100; tokens
+#     increase from holder to holder
+#  2. a holder whose backend dies releases at once (well before its
+#     session timeout)
+#  3. a holder whose peer is killed with kill -9 releases after the session
+#     timeout, and the waiter on another peer acquires with a larger token
+#  4. fencing: a holder paused with SIGSTOP past its session timeout loses
+#     the lock; zk_op_fence refuses its token once the next holder has the
+#     lock, and the stale holder, resumed, cannot write
+#  5. the queue delivers every item to exactly one taker, takers on every
+#     peer
+#  6. election: one leader among live sessions; when the leader's peer is
+#     killed, LeadershipAcquired reaches the candidate that timed out
+#  7. stress: 32 sessions over the peers take the same lock 200 times each
+#     and increment a counter inside it with a plain read-then-write: the
+#     counter ends at exactly 6,400
+#
+# Every part ends with the peers' trees compared.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+use ZkpgNode;
+
+my $db = $ZkpgNode::dbname;
+
+# a 250 ms tick allows session timeouts up to 5 s (20 ticks)
+my @nodes = ZkpgNode::create_ensemble(3,
+	tick_ms => 250,
+	conf => "zkpg.session_timeout = 2000\nzkpg.request_timeout = 10000\n"
+	  . "max_connections = 160\n");
+ZkpgNode::start_and_create_extension($_) for @nodes;
+my $leader = ZkpgNode::wait_for_leader(\@nodes);
+ok(defined $leader, "one leader ($leader)");
+ZkpgNode::wait_serving($_) for @nodes;
+$_->safe_psql($db, "CREATE EXTENSION dblink") for @nodes;
+
+sub connstr
+{
+	my ($node) = @_;
+	return "host=" . $node->host . " port=" . $node->port . " dbname=$db";
+}
+
+sub sum_wakeups
+{
+	my $sum = 0;
+	$sum += $_->safe_psql($db, "SELECT zkpg.recipe_wakeups()") for @_;
+	return $sum;
+}
+
+# poll $sql on $node until it returns $want (or 60 s)
+sub wait_for_value
+{
+	my ($node, $sql, $want) = @_;
+	my $got;
+	for (1 .. 600)
+	{
+		$got = $node->safe_psql($db, $sql);
+		return 1 if $got eq $want;
+		usleep(100_000);
+	}
+	diag "waited for '$want', last got '$got' from: $sql";
+	return 0;
+}
+
+my $driver_node = $nodes[0];
+
+# --- 1. no herd effect ---------------------------------------------------
+{
+	my $holder = $nodes[1]->background_psql($db, on_error_stop => 1);
+	my $t0 = $holder->query_safe("SELECT zk_lock('/herd')");
+	ok($t0 > 0, "the first holder has a token");
+
+	my @conns = map { connstr($nodes[ $_ % 3 ]) } 0 .. 99;
+	my $driver = $driver_node->background_psql($db, on_error_stop => 1);
+	$driver->query_safe(
+		"CREATE TEMP TABLE grants (ord serial, conn int, token bigint);");
+	for my $i (0 .. 99)
+	{
+		$driver->query_safe(
+			"SELECT dblink_connect('w$i', '$conns[$i]'); "
+			  . "SELECT dblink_send_query('w$i', 'SELECT zk_lock(''/herd'')');");
+	}
+	ok( wait_for_value(
+			$driver_node,
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/herd' AND NOT granted",
+			'100'),
+		"100 waiters queue on /herd");
+	# every waiter watches before we count
+	my $watching = 0;
+	for (1 .. 300)
+	{
+		$watching = 0;
+		$watching += $_->safe_psql($db,
+			"SELECT count(*) FROM zkpg.watches WHERE kind = 'recipe' AND path LIKE '/herd/%'")
+		  for @nodes;
+		last if $watching == 100;
+		usleep(100_000);
+	}
+	is($watching, 100, "100 recipe watches across the peers");
+	my $max_per_node = 0;
+	for my $n (@nodes)
+	{
+		my $m = $n->safe_psql($db,
+			"SELECT coalesce(max(c), 0) FROM (SELECT path, count(*) c FROM zkpg.watches "
+			  . "WHERE kind = 'recipe' GROUP BY path) s");
+		$max_per_node = $m if $m > $max_per_node;
+	}
+	is($max_per_node, 1, "each lock node is watched by at most one waiter");
+	my $watched_paths = join(',', map {
+		$_->safe_psql($db,
+			"SELECT string_agg(path, ',') FROM zkpg.watches WHERE kind = 'recipe'")
+	} @nodes);
+	my %distinct = map { $_ => 1 } grep { $_ ne '' } split /,/, $watched_paths;
+	is(scalar(keys %distinct), 100, "the 100 waiters watch 100 different nodes");
+
+	my $w0 = sum_wakeups(@nodes);
+	$holder->query_safe("SELECT zk_unlock('/herd')");
+	ok( wait_for_value(
+			$driver_node,
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/herd' AND granted",
+			'1'),
+		"one waiter holds /herd after the release");
+	usleep(500_000);
+	is(sum_wakeups(@nodes) - $w0, 1, "the release woke exactly one backend");
+
+	# hand the lock down the line: each holder, once seen, unlocks
+	$driver->query_safe(q{
+DO $$
+DECLARE
+	pending int[] := array(SELECT g FROM generate_series(0, 99) g);
+	i int;
+	tok bigint;
+	deadline timestamptz := clock_timestamp() + interval '120 s';
+BEGIN
+	WHILE cardinality(pending) > 0 AND clock_timestamp() < deadline LOOP
+		FOREACH i IN ARRAY pending LOOP
+			IF dblink_is_busy('w' || i) = 0 THEN
+				SELECT t INTO tok FROM dblink_get_result('w' || i) AS r(t bigint);
+				PERFORM * FROM dblink_get_result('w' || i) AS r(t bigint);
+				INSERT INTO grants (conn, token) VALUES (i, tok);
+				PERFORM * FROM dblink('w' || i, 'SELECT zk_unlock(''/herd'')') AS u(ok boolean);
+				pending := array_remove(pending, i);
+			END IF;
+		END LOOP;
+		PERFORM pg_sleep(0.005);
+	END LOOP;
+END
+$$;});
+	is($driver->query_safe("SELECT count(*) FROM grants"), '100', "all 100 waiters got the lock");
+	is( $driver->query_safe(
+			"SELECT count(*) FROM (SELECT token, lag(token) OVER (ORDER BY ord) prev FROM grants) s "
+			  . "WHERE prev IS NOT NULL AND token <= prev"),
+		'0',
+		"tokens increase from holder to holder");
+	ok($driver->query_safe("SELECT min(token) FROM grants") > $t0,
+		"every later token is above the first holder's");
+	usleep(300_000);
+	is(sum_wakeups(@nodes) - $w0, 100, "100 hand-overs woke 100 backends");
+	$driver->query_safe("SELECT dblink_disconnect('w' || g) FROM generate_series(0, 99) g");
+	$driver->quit;
+	$holder->quit;
+	ZkpgNode::converged('after the herd test', @nodes);
+}
+
+# --- 2. a holder whose backend dies releases at once ---------------------
+{
+	my $holder = $nodes[1]->background_psql($db, on_error_stop => 1);
+	$holder->query_safe("SET zkpg.session_timeout = 5000");
+	my $t1 = $holder->query_safe("SELECT zk_lock('/die')");
+	my $pid = $holder->query_safe("SELECT pg_backend_pid()");
+	my $waiter = $nodes[2]->background_psql($db, on_error_stop => 1);
+	$waiter->query_until(qr/sent/, "\\echo sent\nSELECT zk_lock('/die');\n");
+	ok( wait_for_value(
+			$nodes[2],
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/die'", '2'),
+		"a waiter queues behind the holder");
+	my $start = time();
+	$nodes[1]->safe_psql($db, "SELECT pg_terminate_backend($pid)");
+	ok( wait_for_value(
+			$nodes[2],
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/die' AND granted AND pid IS NOT NULL",
+			'1'),
+		"the waiter holds the lock after the holder's backend died");
+	my $elapsed = time() - $start;
+	ok($elapsed < 4.5,
+		sprintf("released at the backend's exit (%.1f s), not at its 5 s session timeout", $elapsed));
+	my $t2 = $waiter->query_safe("SELECT token FROM zkpg.locks WHERE path = '/die'");
+	ok($t2 > $t1, "the next holder's token is larger");
+	$waiter->query_safe("SELECT zk_unlock('/die')");
+	$waiter->quit;
+	eval { $holder->quit; };
+}
+
+# --- 3. a holder whose peer is killed ------------------------------------
+my @followers = grep { $_ != $leader } 1 .. 3;
+{
+	my $victim = $nodes[ $followers[0] - 1 ];
+	my $other = $nodes[ $followers[1] - 1 ];
+	my $holder = $victim->background_psql($db, on_error_stop => 1);
+	my $t1 = $holder->query_safe("SELECT zk_lock('/peerdie')");
+	my $waiter = $other->background_psql($db, on_error_stop => 1);
+	$waiter->query_until(qr/sent/, "\\echo sent\nSELECT zk_lock('/peerdie');\n");
+	ok(wait_for_value($other, "SELECT count(*) FROM zkpg.locks WHERE path = '/peerdie'", '2'),
+		"a waiter on another peer queues");
+	ZkpgNode::kill9_server($victim);
+	eval { $holder->quit; };
+	ok( wait_for_value(
+			$other,
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/peerdie' AND granted AND pid IS NOT NULL",
+			'1'),
+		"after the session timeout, the waiter on another peer holds the lock");
+	my $t2 = $other->safe_psql($db, "SELECT token FROM zkpg.locks WHERE path = '/peerdie'");
+	ok($t2 > $t1, "with a larger token ($t2 > $t1)");
+	$waiter->query_safe("SELECT zk_unlock('/peerdie')");
+	$waiter->quit;
+	$victim->start;
+	ZkpgNode::wait_serving($victim);
+	ZkpgNode::converged('after a holder\'s peer was killed', @nodes);
+}
+
+# --- 4. fencing a paused holder ------------------------------------------
+{
+	my $f = $nodes[ $followers[0] - 1 ];
+	my $g = $nodes[ $followers[1] - 1 ];
+	$f->safe_psql($db, "SELECT zk_create('/resource', 'initial')");
+	my $stale = $f->background_psql($db, on_error_stop => 0);
+	my $ta = $stale->query_safe("SELECT zk_lock('/fenced')");
+	my $pid = $stale->query_safe("SELECT pg_backend_pid()");
+	is( $g->safe_psql($db,
+			"SELECT zk_sync('/'); SELECT count(*) FROM zk_multi(zk_op_fence('/fenced', $ta), "
+			  . "zk_op_set('/resource', 'by A'))"),
+		"\n2",
+		"while A holds the lock, a write fenced by A's token succeeds");
+	my $next = $g->background_psql($db, on_error_stop => 1);
+	$next->query_until(qr/sent/, "\\echo sent\nSELECT zk_lock('/fenced');\n");
+	ok(wait_for_value($g, "SELECT zk_sync('/'); SELECT count(*) FROM zkpg.locks WHERE path = '/fenced'", "\n2"),
+		"B waits behind A");
+	kill 'STOP', $pid;
+	ok( wait_for_value(
+			$g,
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/fenced' AND granted AND pid IS NOT NULL",
+			'1'),
+		"A, paused past its session timeout, lost the lock to B");
+	my $tb = $g->safe_psql($db, "SELECT token FROM zkpg.locks WHERE path = '/fenced'");
+	ok($tb > $ta, "B's token is larger ($tb > $ta)");
+	my ($ret, $out, $err) = $g->psql($db,
+		"SELECT * FROM zk_multi(zk_op_fence('/fenced', $ta), zk_op_set('/resource', 'stale A'))",
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ZK101/, "zk_op_fence refuses A's stale token with ZK101");
+	is( $g->safe_psql($db,
+			"SELECT count(*) FROM zk_multi(zk_op_fence('/fenced', $tb), zk_op_set('/resource', 'by B'))"),
+		'2',
+		"B's token passes the fence");
+	kill 'CONT', $pid;
+	my $res = $stale->query(
+		"SELECT * FROM zk_multi(zk_op_fence('/fenced', $ta), zk_op_set('/resource', 'stale A'))");
+	like($stale->{stderr}, qr/expired|ZK112|holder no longer holds/,
+		"A, resumed, cannot write: its session expired");
+	is($g->safe_psql($db, "SELECT zk_sync('/'); SELECT convert_from(data, 'UTF8') FROM zk_get('/resource')"),
+		"\nby B", "the resource has B's write, not A's");
+	$next->query_safe("SELECT zk_unlock('/fenced')");
+	$next->quit;
+	eval { $stale->quit; };
+	ZkpgNode::converged('after fencing', @nodes);
+}
+
+# --- 5. the queue: every item to exactly one taker ------------------------
+{
+	my $items = 300;
+	$nodes[0]->safe_psql($db,
+		"SELECT zk_queue_put('/jobs', ('job-' || g)::bytea) FROM generate_series(1, $items) g");
+	my @takers;
+	for my $i (0 .. 8)
+	{
+		my $n = $nodes[ $i % 3 ];
+		my ($stdout, $stderr) = ('', '');
+		my $h = IPC::Run::start(
+			[
+				$n->installed_command('psql'), '-XAtq', '-d', connstr($n), '-c',
+				"SELECT zk_sync('/'); DO \$\$DECLARE d bytea; BEGIN LOOP "
+				  . "d := zk_queue_take('/jobs', '1 s'); EXIT WHEN d IS NULL; "
+				  . "RAISE NOTICE 'took %', convert_from(d, 'UTF8'); END LOOP; END\$\$"
+			],
+			'>', \$stdout, '2>', \$stderr);
+		push @takers, [ $h, \$stdout, \$stderr ];
+	}
+	my %seen;
+	my $dups = 0;
+	my $per_peer = '';
+	for my $t (@takers)
+	{
+		$t->[0]->finish;
+		my @got = ${ $t->[2] } =~ /NOTICE:  took (job-\d+)/g;
+		$per_peer .= scalar(@got) . ' ';
+		for (@got) { $dups++ if $seen{$_}++; }
+		diag ${ $t->[2] } if ${ $t->[2] } =~ /ERROR/;
+	}
+	is($dups, 0, "no item went to two takers");
+	is(scalar(keys %seen), $items, "every item was taken ($per_peer per taker)");
+	ZkpgNode::converged('after the queue', @nodes);
+}
+
+# --- 6. election across peers ----------------------------------------------
+{
+	my $victim = $nodes[ $followers[0] - 1 ];
+	my $other = $nodes[ $followers[1] - 1 ];
+	my $c1 = $victim->background_psql($db, on_error_stop => 1);
+	my $tok1 = $c1->query_safe("SELECT zk_elect('/election', 'c1')");
+	ok($tok1 > 0, "the first candidate leads");
+	my $c2 = $other->background_psql($db, on_error_stop => 1);
+	is($c2->query_safe("SELECT zk_sync('/'); SELECT zk_elect('/election', 'c2', '300 ms') IS NULL"),
+		"\nt", "the second candidate times out, still a candidate");
+	is($other->safe_psql($db, "SELECT candidate FROM zk_leader('/election')"),
+		'c1', "zk_leader names c1 on every peer");
+	ZkpgNode::kill9_server($victim);
+	eval { $c1->quit; };
+	my $got = 0;
+	for (1 .. 100)
+	{
+		my $o = $c2->query("SELECT 1");
+		if ($o =~ /LeadershipAcquired/) { $got = 1; last; }
+		usleep(100_000);
+	}
+	ok($got, "LeadershipAcquired reached c2 after c1's peer died");
+	is($other->safe_psql($db, "SELECT candidate FROM zk_leader('/election')"),
+		'c2', "c2 leads");
+	my $tok2 = $c2->query_safe("SELECT zk_elect('/election', 'c2')");
+	ok($tok2 > $tok1, "zk_elect returns c2's token at once, larger than c1's");
+	is($other->safe_psql($db,
+			"SELECT count(*) FROM zkpg.locks WHERE path = '/election' AND granted"),
+		'1', "exactly one leader");
+	$c2->quit;
+	$victim->start;
+	ZkpgNode::wait_serving($victim);
+	ZkpgNode::converged('after the election', @nodes);
+}
+
+# --- 7. stress: 32 sessions x 200 increments under one lock --------------
+{
+	$nodes[0]->safe_psql($db, "SELECT zk_create('/stress'); SELECT zk_create('/stress/counter', '0')");
+	ZkpgNode::wait_serving($_) for @nodes;
+	my $script = PostgreSQL::Test::Utils::tempdir() . "/stress.sql";
+	PostgreSQL::Test::Utils::append_to_file($script, q{
+SELECT zk_lock('/stress/lock') AS tok \gset
+SELECT convert_from(data, 'UTF8')::int + 1 AS v FROM zk_get('/stress/counter') \gset
+SELECT 1 FROM zk_set('/stress/counter', convert_to(:v::text, 'UTF8'));
+SELECT zk_unlock('/stress/lock');
+});
+	my @runs;
+	for my $i (0 .. 2)
+	{
+		my $clients = $i == 2 ? 10 : 11;
+		my ($out, $err) = ('', '');
+		my $h = IPC::Run::start(
+			[
+				$nodes[$i]->installed_command('pgbench'), '-n', '-c', $clients,
+				'-j', 1, '-t', 200, '-f', $script, '-d', connstr($nodes[$i])
+			],
+			'>', \$out, '2>', \$err);
+		push @runs, [ $h, \$out, \$err, $clients ];
+	}
+	my $tx = 0;
+	for my $r (@runs)
+	{
+		$r->[0]->finish;
+		my ($n) = ${ $r->[1] } =~ /number of transactions actually processed: (\d+)/;
+		$tx += $n // 0;
+		diag ${ $r->[2] } if ${ $r->[2] } =~ /error/i;
+	}
+	is($tx, 6400, "32 sessions made 6,400 locked increments");
+	is( $nodes[0]->safe_psql($db,
+			"SELECT zk_sync('/'); SELECT convert_from(data, 'UTF8') FROM zk_get('/stress/counter')"),
+		"\n6400",
+		"the counter is exactly 6,400");
+	is($nodes[0]->safe_psql($db, "SELECT count(*) FROM zkpg.locks WHERE path = '/stress/lock'"),
+		'0', "no lock node is left");
+	ZkpgNode::converged('after the stress test', @nodes);
+}
+
+done_testing();
