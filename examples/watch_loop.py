@@ -12,12 +12,12 @@ Needs psycopg 3 (Debian: apt-get install python3-psycopg).  With the demo
 server of bin/zkpg-demo:
 
     sudo -u postgres examples/watch_loop.py \\
-        --dsn "host=/var/tmp/zkpg-demo port=5440 dbname=postgres" \\
+        --dsn "host=127.0.0.1 port=5441 dbname=postgres user=postgres" \\
         --path /demo/config --events 3
 
 and in another terminal:
 
-    sudo -u postgres psql -h /var/tmp/zkpg-demo -p 5440 -d postgres \\
+    sudo -u postgres psql -h 127.0.0.1 -p 5442 -d postgres \\
         -c "SELECT zk_create('/demo/config', 'color=blue')" \\
         -c "SELECT zk_set('/demo/config', 'color=red')" \\
         -c "SELECT zk_delete('/demo/config')"

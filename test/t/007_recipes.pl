@@ -363,7 +363,7 @@ SELECT zk_unlock('/stress/lock');
 		my $h = IPC::Run::start(
 			[
 				$nodes[$i]->installed_command('pgbench'), '-n', '-c', $clients,
-				'-j', 1, '-t', 200, '-f', $script, '-d', connstr($nodes[$i])
+				'-j', 1, '-t', 200, '-f', $script, connstr($nodes[$i])
 			],
 			'>', \$out, '2>', \$err);
 		push @runs, [ $h, \$out, \$err, $clients ];
