@@ -751,7 +751,12 @@ lock_common(FunctionCallInfo fcinfo, RecipeKind kind)
 		if (strcmp(h->path, dir) == 0 && h->kind == kind)
 		{
 			int64		token = h->token;
+			ZkNode		held;
 
+			/* unless someone deleted our node: then acquire anew */
+			if (!ZkTreeGetNode(ZkTreeMain(), h->node, false, &held) ||
+				held.czxid != token)
+				break;
 			hold_push(h->path, h->node, kind, token);
 			PG_RETURN_INT64(token);
 		}
