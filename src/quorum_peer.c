@@ -711,6 +711,21 @@ ZkQuorumPeerMain(Datum arg)
 				ZkWorkerCheckSignals();
 			}
 		}
+		/* the comparison modes are not built yet: never pass ZAB off as them */
+		if (zk_replication != ZK_REPLICATION_ZAB)
+		{
+			ereport(LOG,
+					(errmsg("zkpg.replication = \"%s\" is not available in this version of zkpg",
+							zk_replication == ZK_REPLICATION_2PC ? "2pc" : "3pc"),
+					 errdetail("Only \"zab\" replication is implemented; this server will not serve requests."),
+					 errhint("Set zkpg.replication = 'zab' and restart the server.")));
+			for (;;)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				ZkWorkerCheckSignals();
+			}
+		}
 		if (ZkQuorum.my_index >= 0)
 			ensemble_main();
 	}

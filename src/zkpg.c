@@ -43,9 +43,9 @@ int			zk_log_retain = 100000;
 double		zk_notify_queue_limit = 0.5;
 
 static const struct config_enum_entry replication_options[] = {
-	{"zab", 0, false},
-	{"2pc", 1, false},
-	{"3pc", 2, false},
+	{"zab", ZK_REPLICATION_ZAB, false},
+	{"2pc", ZK_REPLICATION_2PC, false},
+	{"3pc", ZK_REPLICATION_3PC, false},
 	{NULL, 0, false}
 };
 

@@ -180,6 +180,11 @@ extern char *zk_peer_conninfo;
 extern int	zk_init_limit;
 extern int	zk_sync_limit;
 extern int	zk_replication;
+
+/* zkpg.replication */
+#define ZK_REPLICATION_ZAB	0
+#define ZK_REPLICATION_2PC	1
+#define ZK_REPLICATION_3PC	2
 extern int	zk_max_watches;
 extern int	zk_container_check_ms;
 extern int	zk_log_retain;
