@@ -19,6 +19,9 @@
 #  7. stress: 32 sessions over the peers take the same lock 200 times each
 #     and increment a counter inside it with a plain read-then-write: the
 #     counter ends at exactly 6,400
+#  8. read-write lock under load, readers and writers on every peer: no
+#     writer overlaps a reader or another writer (each side records what it
+#     sees inside its critical section), and readers do share
 #
 # Every part ends with the peers' trees compared.
 use strict;
@@ -384,6 +387,68 @@ SELECT zk_unlock('/stress/lock');
 	is($nodes[0]->safe_psql($db, "SELECT count(*) FROM zkpg.locks WHERE path = '/stress/lock'"),
 		'0', "no lock node is left");
 	ZkpgNode::converged('after the stress test', @nodes);
+}
+
+# --- 8. read-write lock: writers exclude everyone, readers share ----------
+{
+	$nodes[0]->safe_psql($db,
+		"SELECT zk_create('/rw'); SELECT zk_create('/rw/writer', 'idle'); "
+		  . "SELECT zk_create('/rw/readers', '0'); SELECT zk_create('/rw/violations'); "
+		  . "SELECT zk_create('/rw/shared')");
+	ZkpgNode::wait_serving($_) for @nodes;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	# a reader: no writer may be inside; it notes when another reader is
+	PostgreSQL::Test::Utils::append_to_file("$dir/reader.sql", q{
+SELECT zk_lock_shared('/rw/lock');
+SELECT zk_counter_add('/rw/readers', 1) AS inside \gset
+SELECT zk_create('/rw/violations/r-', NULL, 'persistent_sequential')
+  FROM zk_get('/rw/writer') g WHERE convert_from(g.data, 'UTF8') <> 'idle';
+SELECT zk_create('/rw/shared/s-', NULL, 'persistent_sequential') WHERE :inside > 1;
+SELECT zk_counter_add('/rw/readers', -1);
+SELECT zk_unlock('/rw/lock');
+});
+	# a writer: no reader and no other writer may be inside
+	PostgreSQL::Test::Utils::append_to_file("$dir/writer.sql", q{
+SELECT zk_lock_exclusive('/rw/lock');
+SELECT zk_create('/rw/violations/w-', NULL, 'persistent_sequential')
+  FROM zk_get('/rw/writer') g WHERE convert_from(g.data, 'UTF8') <> 'idle';
+SELECT zk_create('/rw/violations/x-', NULL, 'persistent_sequential')
+  FROM zk_get('/rw/readers') g WHERE convert_from(g.data, 'UTF8') <> '0';
+SELECT 1 FROM zk_set('/rw/writer', 'busy');
+SELECT 1 FROM zk_set('/rw/writer', 'idle');
+SELECT zk_unlock('/rw/lock');
+});
+	my @runs;
+	for my $i (0 .. 2)
+	{
+		for my $script ('reader', 'writer')
+		{
+			my ($out, $err) = ('', '');
+			my $h = IPC::Run::start(
+				[
+					$nodes[$i]->installed_command('pgbench'), '-n',
+					'-c', $script eq 'reader' ? 4 : 2,
+					'-j', 1, '-t', 25, '-f', "$dir/$script.sql", connstr($nodes[$i])
+				],
+				'>', \$out, '2>', \$err);
+			push @runs, [ $h, \$out, \$err ];
+		}
+	}
+	my $tx = 0;
+	for my $r (@runs)
+	{
+		$r->[0]->finish;
+		my ($n) = ${ $r->[1] } =~ /number of transactions actually processed: (\d+)/;
+		$tx += $n // 0;
+		diag ${ $r->[2] } if ${ $r->[2] } =~ /error/i;
+	}
+	is($tx, 450, "18 sessions made 450 read or write critical sections");
+	my $n = $nodes[0];
+	is($n->safe_psql($db, "SELECT zk_sync('/'); SELECT zk_count_children('/rw/violations')"),
+		"\n0", "no writer overlapped a reader or another writer");
+	ok($n->safe_psql($db, "SELECT zk_count_children('/rw/shared')") > 0,
+		"readers held the lock together");
+	ZkpgNode::converged('after the read-write lock test', @nodes);
 }
 
 done_testing();
