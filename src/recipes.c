@@ -166,6 +166,8 @@ static bool wait_for_change(int64 sid, const char *watched, int kind,
 static void mark_waiting(const char *node);
 static void wait_for_inflight_batch(void);
 static void holds_for_session(int64 sid);
+static void hold_free(Hold *h);
+static void holds_forget_node(const char *node);
 static void hold_push(const char *path, const char *node, RecipeKind kind, int64 token);
 static Hold *hold_newest(const char *path, bool semaphore);
 static bool hold_release(Hold *h);
@@ -604,11 +606,23 @@ wait_for_change(int64 sid, const char *watched, int kind, const ZkNode *seen,
 /* ---- holds ---- */
 
 static void
+hold_free(Hold *h)
+{
+	pfree(h->path);
+	pfree(h->node);
+	pfree(h);
+}
+
+static void
 holds_for_session(int64 sid)
 {
+	ListCell   *lc;
+
 	if (holds_session == sid)
 		return;
-	list_free_deep(holds);
+	foreach(lc, holds)
+		hold_free(lfirst(lc));
+	list_free(holds);
 	holds = NIL;
 	holds_session = sid;
 }
@@ -627,6 +641,26 @@ hold_push(const char *path, const char *node, RecipeKind kind, int64 token)
 	MemoryContextSwitchTo(old);
 }
 
+/* Forget every hold on a node that is gone. */
+static void
+holds_forget_node(const char *node)
+{
+	char	   *gone = pstrdup(node);
+	ListCell   *lc;
+
+	foreach(lc, holds)
+	{
+		Hold	   *h = lfirst(lc);
+
+		if (strcmp(h->node, gone) == 0)
+		{
+			holds = foreach_delete_current(holds, lc);
+			hold_free(h);
+		}
+	}
+	pfree(gone);
+}
+
 /* The newest hold on path: of a lock kind, or a semaphore lease. */
 static Hold *
 hold_newest(const char *path, bool semaphore)
@@ -643,23 +677,28 @@ hold_newest(const char *path, bool semaphore)
 	return NULL;
 }
 
-/* Release a hold; its node goes with the last hold on it. */
+/*
+ * Release a hold; its node goes with the last hold on it.  The hold is
+ * forgotten only once the delete went through, so that a failed
+ * zk_unlock can be retried.
+ */
 static bool
 hold_release(Hold *h)
 {
 	ListCell   *lc;
 	bool		shared = false;
-	char	   *node = pstrdup(h->node);
 
-	holds = list_delete_ptr(holds, h);
 	foreach(lc, holds)
-		if (strcmp(((Hold *) lfirst(lc))->node, node) == 0)
+	{
+		Hold	   *other = lfirst(lc);
+
+		if (other != h && strcmp(other->node, h->node) == 0)
 			shared = true;
-	pfree(h->path);
-	pfree(h->node);
-	pfree(h);
+	}
 	if (!shared)
-		(void) delete_node(node, -1);
+		(void) delete_node(h->node, -1);
+	holds = list_delete_ptr(holds, h);
+	hold_free(h);
 	return true;
 }
 
@@ -753,10 +792,13 @@ lock_common(FunctionCallInfo fcinfo, RecipeKind kind)
 			int64		token = h->token;
 			ZkNode		held;
 
-			/* unless someone deleted our node: then acquire anew */
+			/* unless someone deleted our node: forget it, acquire anew */
 			if (!ZkTreeGetNode(ZkTreeMain(), h->node, false, &held) ||
 				held.czxid != token)
+			{
+				holds_forget_node(h->node);
 				break;
+			}
 			hold_push(h->path, h->node, kind, token);
 			PG_RETURN_INT64(token);
 		}
