@@ -1363,13 +1363,17 @@ zk_members(PG_FUNCTION_ARGS)
 
 /* ---- double barrier ---- */
 
-/* the members under a barrier's path, sorted by name */
+/* the members under a barrier's path, sorted by name (READ on path) */
 static List *
 barrier_members(const char *dir)
 {
 	List	   *out = NIL;
 	ListCell   *lc;
+	ZkNode		dir_node;
 
+	if (ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node) &&
+		!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
 	foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
 	{
 		ZkChildNode *c = lfirst(lc);
