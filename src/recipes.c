@@ -496,17 +496,22 @@ arg_deadline(FunctionCallInfo fcinfo, int argno)
 {
 	Deadline	dl = {true, 0};
 	Interval   *iv;
+	double		total;
 	int64		us;
 
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return dl;
 	iv = PG_GETARG_INTERVAL_P(argno);
-	us = iv->time + (int64) iv->day * USECS_PER_DAY +
-		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
-	if (us < 0)
+	/* in double: a long interval must not overflow into a negative one */
+	total = (double) iv->time + (double) iv->day * USECS_PER_DAY +
+		(double) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (total < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("timeout must not be negative")));
+	if (total >= (double) USECS_PER_DAY * 365 * 1000)
+		return dl;				/* a thousand years and more: no deadline */
+	us = (int64) total;
 	dl.forever = false;
 	dl.at = GetCurrentTimestamp() + us;
 	return dl;
