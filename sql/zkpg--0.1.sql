@@ -269,7 +269,8 @@ CREATE FUNCTION zkpg.lock_rows(OUT path text, OUT kind text, OUT node text,
 CREATE VIEW zkpg.locks AS SELECT * FROM zkpg.lock_rows();
 GRANT SELECT ON zkpg.locks TO PUBLIC;
 
--- Backends woken by the recipes' internal watches on this server: a
--- release wakes one waiter, not a herd.
+-- Backends woken by the recipes' internal watches on this server, for
+-- superusers and tests: a release wakes one waiter, not a herd.
 CREATE FUNCTION zkpg.recipe_wakeups()
 	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_recipe_wakeups' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION zkpg.recipe_wakeups() FROM PUBLIC;

@@ -1077,7 +1077,7 @@ zk_elect(PG_FUNCTION_ARGS)
 		mark_waiting(NULL);
 		if (created != NULL)
 		{
-			ZkWatchRemoveKind(sid, ZK_WATCH_ELECTION);
+			ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
 			abandon_node(created);
 		}
 		PG_RE_THROW();
@@ -1102,7 +1102,7 @@ zk_elect(PG_FUNCTION_ARGS)
 	}
 	if (!leads)
 		PG_RETURN_NULL();
-	ZkWatchRemoveKind(sid, ZK_WATCH_ELECTION);
+	ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
 	PG_RETURN_INT64(token);
 }
 
@@ -1122,7 +1122,7 @@ zk_resign(PG_FUNCTION_ARGS)
 		resigned |= delete_node(mine->path, -1);
 		nodes = list_delete_ptr(nodes, mine);
 	}
-	ZkWatchRemoveKind(sid, ZK_WATCH_ELECTION);
+	ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
 	PG_RETURN_BOOL(resigned);
 }
 
@@ -1229,6 +1229,11 @@ counter_value(const char *path, const ZkNode *node)
 
 	if (node->data_len == 0)
 		return 0;
+	if (!(isdigit((unsigned char) text[0]) || (text[0] == '-' && isdigit((unsigned char) text[1]))))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("znode \"%s\" does not hold a counter", path),
+				 errdetail("Its data is not a decimal integer.")));
 	errno = 0;
 	v = strtoll(text, &end, 10);
 	if (errno != 0 || *end != '\0' || end == text)
@@ -1300,7 +1305,11 @@ zk_counter_add(PG_FUNCTION_ARGS)
 {
 	char	   *path = recipe_path_arg(fcinfo, 0);
 
-	PG_RETURN_INT64(counter_add(path, PG_ARGISNULL(1) ? 1 : PG_GETARG_INT64(1)));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("delta must not be null")));
+	PG_RETURN_INT64(counter_add(path, PG_GETARG_INT64(1)));
 }
 
 /* zk_next_id(path) -> bigint: 1, 2, 3, ... per path; no node per id */

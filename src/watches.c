@@ -344,17 +344,29 @@ ZkWatchExists(int64 session_id, const char *path, int kind)
 	return found;
 }
 
-/* Remove every watch of this kind of a session (a resigned candidate's). */
+/*
+ * Remove a session's watches of this kind on the children of parent (a
+ * candidate's election watch, when it leads or resigns).
+ */
 void
-ZkWatchRemoveKind(int64 session_id, int kind)
+ZkWatchRemoveKindUnder(int64 session_id, int kind, const char *parent)
 {
+	size_t		plen = strlen(parent);
 	int			i;
 
 	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
 	for (i = 0; i < zk_max_watches && watch_pool->in_use > 0; i++)
-		if (watch_pool->watchers[i].session_id == session_id &&
-			watch_pool->watchers[i].kind == kind)
+	{
+		Watcher    *w = &watch_pool->watchers[i];
+		const char *path;
+
+		if (w->session_id != session_id || w->kind != kind)
+			continue;
+		path = w->owner->path;
+		if (strncmp(path, parent, plen) == 0 && path[plen] == '/' &&
+			strchr(path + plen + 1, '/') == NULL)
 			watcher_unlink(i);
+	}
 	LWLockRelease(ZkShmem->watch_lock);
 }
 

@@ -61,7 +61,7 @@ extern bool ZkWatchAdd(int64 session_id, const char *path, int kind);
 extern bool ZkWatchConsume(int64 session_id, const char *path, int kind);
 extern int	ZkWatchRemove(int64 session_id, const char *path, int kindmask);
 extern bool ZkWatchTryAdd(int64 session_id, const char *path, int kind);
-extern void ZkWatchRemoveKind(int64 session_id, int kind);
+extern void ZkWatchRemoveKindUnder(int64 session_id, int kind, const char *parent);
 extern bool ZkWatchExists(int64 session_id, const char *path, int kind);
 extern char *ZkWatchChannel(int64 session_id);
 extern char *ZkWatchPayload(const char *type, const char *path, ZkZxid zxid);
