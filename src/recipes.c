@@ -164,7 +164,6 @@ static Deadline arg_deadline(FunctionCallInfo fcinfo, int argno);
 static bool wait_for_change(int64 sid, const char *watched, int kind,
 							const ZkNode *seen, const Deadline *dl);
 static void mark_waiting(const char *node);
-static void wait_for_inflight_batch(void);
 static void holds_for_session(int64 sid);
 static void hold_free(Hold *h);
 static void holds_forget_node(const char *node);
@@ -517,27 +516,6 @@ arg_deadline(FunctionCallInfo fcinfo, int argno)
 	return dl;
 }
 
-/*
- * The applier announces a batch (applying_zxid) before it looks up
- * watches; a watch added meanwhile may have been missed by that batch,
- * so wait for its commit before judging what it changed.
- */
-static void
-wait_for_inflight_batch(void)
-{
-	ZkZxid		batch;
-
-	pg_memory_barrier();
-	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
-	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < batch)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
 /* For zkpg.locks and the election judge: which node this backend waits with. */
 static void
 mark_waiting(const char *node)
@@ -572,7 +550,7 @@ wait_for_change(int64 sid, const char *watched, int kind, const ZkNode *seen,
 	bool		exists;
 
 	(void) ZkWatchAdd(sid, watched, kind);
-	wait_for_inflight_batch();
+	ZkWaitForInflightBatch();
 	exists = ZkTreeGetNode(ZkTreeMain(), watched, false, &now);
 	if (exists != (seen != NULL) ||
 		(exists && (now.czxid != seen->czxid || now.mzxid != seen->mzxid ||
@@ -1091,7 +1069,7 @@ zk_elect(PG_FUNCTION_ARGS)
 		 * waiting: a batch that did so has announced itself; once it has
 		 * committed, we see the leadership here.
 		 */
-		wait_for_inflight_batch();
+		ZkWaitForInflightBatch();
 		nodes = recipe_nodes(dir, true, &dir_node);
 		mine = find_node(nodes, node);
 		if (mine != NULL && candidate_before(nodes, mine) == NULL)

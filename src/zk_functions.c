@@ -258,6 +258,27 @@ arg_watch(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * The applier announces a batch (applying_zxid) before it looks up
+ * watches: a watch added meanwhile may have been missed by that batch, so
+ * wait for its commit before judging what it changed.
+ */
+void
+ZkWaitForInflightBatch(void)
+{
+	ZkZxid		batch;
+
+	pg_memory_barrier();
+	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
+	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < batch)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * Register a one-shot watch for what a read returned (existed, seen), so
  * that no change after that read goes unreported.
  *
@@ -271,7 +292,6 @@ arg_watch(FunctionCallInfo fcinfo, int argno)
 void
 ZkWatchRegister(int64 sid, const char *path, int kind, bool existed, const ZkNode *seen)
 {
-	ZkZxid		batch;
 	ZkNode		now;
 	bool		exists_now;
 	int			event = -1;
@@ -281,15 +301,7 @@ ZkWatchRegister(int64 sid, const char *path, int kind, bool existed, const ZkNod
 	ZkWatchListen(sid);
 	(void) ZkWatchAdd(sid, path, kind);
 
-	pg_memory_barrier();
-	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
-	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < batch)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	ZkWaitForInflightBatch();
 
 	exists_now = ZkTreeGetNode(ZkTreeMain(), path, false, &now);
 	if (existed && (!exists_now || now.czxid != seen->czxid))

@@ -20,6 +20,7 @@ extern ZkAuth *ZkMyAuth(void);
 extern char *ZkPathArg(text *t, bool sequential, const char *what);
 extern void ZkDataFromBytea(bytea *b, ZkOp *op);
 extern void ZkSync(void);
+extern void ZkWaitForInflightBatch(void);
 extern void ZkReadNode(const char *path, int perm, bool with_data, ZkNode *node);
 extern void ZkWatchRegister(int64 sid, const char *path, int kind, bool existed,
 							const ZkNode *seen);

@@ -41,40 +41,19 @@ while [ $# -gt 0 ]; do
 done
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=ensemble.sh
+. "$here/test/bench/ensemble.sh"
 make -s -C "$here" test/zkbench >/dev/null
-work=$(mktemp -d /tmp/zkpg-ens-bench.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-port() { echo $((BASE + $1 - 1)); }
-conn() { echo "host=127.0.0.1 port=$(port "$1") dbname=postgres"; }
-q() { as_pg "$BINDIR/psql" -X -q -At -d "$(conn "$1")" -c "$2" 2>/dev/null; }
+ens_setup zkpg-ens-bench
 
 cleanup()
 {
-	for i in 1 2 3; do
-		as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -m immediate stop >/dev/null 2>&1 || true
-	done
+	ens_stop_all
 	[ "$KEEP" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
-servers="1=127.0.0.1:$(port 1),2=127.0.0.1:$(port 2),3=127.0.0.1:$(port 3)"
-for i in 1 2 3; do
-	as_pg "$BINDIR/initdb" -D "$work/peer$i" -A trust >/dev/null
-	cat >> "$work/peer$i/postgresql.conf" <<CONF
-shared_preload_libraries = 'zkpg'
-zkpg.myid = $i
-zkpg.servers = '$servers'
-zkpg.tick_ms = $TICK
-port = $(port "$i")
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work'
-max_connections = 200
-shared_buffers = 256MB
-CONF
-done
-start_peer() { as_pg "$BINDIR/pg_ctl" -D "$work/peer$1" -l "$work/peer$1.log" -w start >/dev/null; }
+start_peer() { ens_start "$1"; }
 for i in 1 2 3; do start_peer "$i"; done
 for i in 1 2 3; do q "$i" "CREATE EXTENSION zkpg" >/dev/null; done
 

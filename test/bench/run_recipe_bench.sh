@@ -71,23 +71,15 @@ done
 wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-work=$(mktemp -d /tmp/zkpg-recipe-bench.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-port() { echo $((BASE + $1 - 1)); }
-conn() { echo "host=127.0.0.1 port=$(port "$1") dbname=postgres user=postgres"; }
-q() { "$BINDIR/psql" -X -q -At -d "$(conn "$1")" -c "$2" 2>/dev/null; }
+# shellcheck source=ensemble.sh
+. "$here/test/bench/ensemble.sh"
+ens_setup zkpg-recipe-bench || die "initdb failed"
 
 cleanup()
 {
 	local rc=$?
 
-	for i in 1 2 3; do
-		if [ -f "$work/peer$i/postmaster.pid" ]; then
-			as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -m immediate stop >/dev/null 2>&1 || true
-		fi
-	done
+	ens_stop_all
 	if [ "$KEEP" = 1 ]; then
 		echo "run_recipe_bench.sh: kept $work" >&2
 	else
@@ -103,25 +95,8 @@ gcc -O2 -Wall -Werror -I"$(pg_config --includedir)" -o "$bench" \
 	"$here/test/bench/recipe_bench.c" -L"$(pg_config --libdir)" -lpq -lpthread -lm ||
 	die "could not build recipe_bench"
 
-servers="1=127.0.0.1:$(port 1),2=127.0.0.1:$(port 2),3=127.0.0.1:$(port 3)"
 for i in 1 2 3; do
-	as_pg "$BINDIR/initdb" -D "$work/peer$i" -U postgres -A trust --no-sync \
-		>"$work/initdb$i.log" 2>&1 || { cat "$work/initdb$i.log" >&2; die "initdb failed"; }
-	cat >> "$work/peer$i/postgresql.conf" <<CONF
-shared_preload_libraries = 'zkpg'
-zkpg.myid = $i
-zkpg.servers = '$servers'
-zkpg.tick_ms = $TICK
-port = $(port "$i")
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work'
-max_connections = 200
-shared_buffers = 256MB
-CONF
-done
-for i in 1 2 3; do
-	as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -l "$work/peer$i.log" -w start >/dev/null ||
-		{ tail -n 20 "$work/peer$i.log" >&2; die "peer $i did not start"; }
+	ens_start "$i" || { tail -n 20 "$work/peer$i.log" >&2; die "peer $i did not start"; }
 done
 for i in 1 2 3; do q "$i" "CREATE EXTENSION zkpg" >/dev/null || die "CREATE EXTENSION on peer $i failed"; done
 

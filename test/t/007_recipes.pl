@@ -74,6 +74,34 @@ sub wait_for_value
 	return 0;
 }
 
+# Run pgbench jobs [node, clients, script, transactions per client] at
+# once; the number of transactions they made, all together.
+sub run_pgbench
+{
+	my @runs;
+	for my $job (@_)
+	{
+		my ($node, $clients, $script, $tx) = @$job;
+		my ($out, $err) = ('', '');
+		my $h = IPC::Run::start(
+			[
+				$node->installed_command('pgbench'), '-n', '-c', $clients,
+				'-j', 1, '-t', $tx, '-f', $script, connstr($node)
+			],
+			'>', \$out, '2>', \$err);
+		push @runs, [ $h, \$out, \$err ];
+	}
+	my $total = 0;
+	for my $r (@runs)
+	{
+		$r->[0]->finish;
+		my ($n) = ${ $r->[1] } =~ /number of transactions actually processed: (\d+)/;
+		$total += $n // 0;
+		diag ${ $r->[2] } if ${ $r->[2] } =~ /error/i;
+	}
+	return $total;
+}
+
 my $driver_node = $nodes[0];
 
 # --- 1. no herd effect ---------------------------------------------------
@@ -358,27 +386,7 @@ SELECT convert_from(data, 'UTF8')::int + 1 AS v FROM zk_get('/stress/counter') \
 SELECT 1 FROM zk_set('/stress/counter', convert_to(:v::text, 'UTF8'));
 SELECT zk_unlock('/stress/lock');
 });
-	my @runs;
-	for my $i (0 .. 2)
-	{
-		my $clients = $i == 2 ? 10 : 11;
-		my ($out, $err) = ('', '');
-		my $h = IPC::Run::start(
-			[
-				$nodes[$i]->installed_command('pgbench'), '-n', '-c', $clients,
-				'-j', 1, '-t', 200, '-f', $script, connstr($nodes[$i])
-			],
-			'>', \$out, '2>', \$err);
-		push @runs, [ $h, \$out, \$err, $clients ];
-	}
-	my $tx = 0;
-	for my $r (@runs)
-	{
-		$r->[0]->finish;
-		my ($n) = ${ $r->[1] } =~ /number of transactions actually processed: (\d+)/;
-		$tx += $n // 0;
-		diag ${ $r->[2] } if ${ $r->[2] } =~ /error/i;
-	}
+	my $tx = run_pgbench(map { [ $nodes[$_], $_ == 2 ? 10 : 11, $script, 200 ] } 0 .. 2);
 	is($tx, 6400, "32 sessions made 6,400 locked increments");
 	is( $nodes[0]->safe_psql($db,
 			"SELECT zk_sync('/'); SELECT convert_from(data, 'UTF8') FROM zk_get('/stress/counter')"),
@@ -418,30 +426,9 @@ SELECT 1 FROM zk_set('/rw/writer', 'busy');
 SELECT 1 FROM zk_set('/rw/writer', 'idle');
 SELECT zk_unlock('/rw/lock');
 });
-	my @runs;
-	for my $i (0 .. 2)
-	{
-		for my $script ('reader', 'writer')
-		{
-			my ($out, $err) = ('', '');
-			my $h = IPC::Run::start(
-				[
-					$nodes[$i]->installed_command('pgbench'), '-n',
-					'-c', $script eq 'reader' ? 4 : 2,
-					'-j', 1, '-t', 25, '-f', "$dir/$script.sql", connstr($nodes[$i])
-				],
-				'>', \$out, '2>', \$err);
-			push @runs, [ $h, \$out, \$err ];
-		}
-	}
-	my $tx = 0;
-	for my $r (@runs)
-	{
-		$r->[0]->finish;
-		my ($n) = ${ $r->[1] } =~ /number of transactions actually processed: (\d+)/;
-		$tx += $n // 0;
-		diag ${ $r->[2] } if ${ $r->[2] } =~ /error/i;
-	}
+	my $tx = run_pgbench(
+		map { ([ $nodes[$_], 4, "$dir/reader.sql", 25 ], [ $nodes[$_], 2, "$dir/writer.sql", 25 ]) }
+		  0 .. 2);
 	is($tx, 450, "18 sessions made 450 read or write critical sections");
 	my $n = $nodes[0];
 	is($n->safe_psql($db, "SELECT zk_sync('/'); SELECT zk_count_children('/rw/violations')"),
