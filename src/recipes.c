@@ -14,7 +14,8 @@
  *		semaphore				wait-N queued, lease-N holding (idem)
  *		election				candidate-N, data = the candidate (idem)
  *		registry, barrier		<member> (ephemeral), barrier's "ready"
- *		queue					qn-N (persistent sequential)
+ *		queue					qn-N (persistent sequential); waiting takers
+ *								taker-N (ephemeral sequential)
  *		counter, next id		the decimal value is the data of the path
  *	  Recipe nodes are ordered by their sequence number, whatever their
  *	  prefix (one counter per parent names them all).
@@ -22,7 +23,8 @@
  *	  (no herd effect): a lock or write node its nearest predecessor, a
  *	  read node the nearest lock/write node before it, a semaphore waiter
  *	  the waiter before it (only the head watches the leases), a candidate
- *	  the candidate before it.  The watches are internal (watches.h): the
+ *	  the candidate before it, a waiting queue taker the taker before it
+ *	  (only the head watches the queue).  The watches are internal (watches.h): the
  *	  applier wakes the backend through its latch after the commit, and
  *	  counts the wake-up.  The backend sleeps in WaitLatch, so
  *	  statement_timeout and pg_cancel_backend end the wait, and it holds
@@ -106,11 +108,12 @@ typedef enum RecipeKind
 	RK_WAIT,
 	RK_LEASE,
 	RK_CANDIDATE,
+	RK_TAKER,
 	RK_NONE
 } RecipeKind;
 
 static const char *const kind_prefix[] = {
-	"lock-", "read-", "write-", "wait-", "lease-", "candidate-"
+	"lock-", "read-", "write-", "wait-", "lease-", "candidate-", "taker-"
 };
 
 #define SEQ_DIGITS 10
@@ -1562,11 +1565,45 @@ zk_queue_put(PG_FUNCTION_ARGS)
 												 data.data, data.data_len, NULL)));
 }
 
+/* Claim the first item of the queue by deleting it; NULL when empty. */
+static bytea *
+queue_claim_head(const char *dir)
+{
+	ZkNode		dir_node;
+	ListCell   *lc;
+
+	if (!ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node))
+		return NULL;
+	if (!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
+	foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
+	{
+		ZkChildNode *c = lfirst(lc);
+
+		if (strncmp(c->name, QUEUE_PREFIX, strlen(QUEUE_PREFIX)) != 0)
+			continue;
+		/* one delete succeeds; the others get ZK101 and try the next */
+		if (delete_node(ZkJoinPath(dir, c->name), -1))
+		{
+			bytea	   *taken = palloc(VARHDRSZ + c->node.data_len);
+
+			SET_VARSIZE(taken, VARHDRSZ + c->node.data_len);
+			if (c->node.data_len > 0)
+				memcpy(VARDATA(taken), c->node.data, c->node.data_len);
+			return taken;
+		}
+	}
+	return NULL;
+}
+
 /*
  * zk_queue_take(path, timeout) -> bytea
  *
- * The head is claimed by deleting it: one delete succeeds, the others
- * get ZK101 and try the next item.  With no item, wait for a child.
+ * An item there is taken at once.  Otherwise the taker joins the line of
+ * waiting takers (a taker- node) and, like a lock waiter, watches the
+ * taker before it; only the head of the line watches the queue, so a put
+ * wakes one taker, not all of them.  A taker leaves the line (deletes its
+ * node) when it has an item or gives up, which wakes the next one.
  */
 Datum
 zk_queue_take(PG_FUNCTION_ARGS)
@@ -1574,48 +1611,57 @@ zk_queue_take(PG_FUNCTION_ARGS)
 	char	   *dir = recipe_path_arg(fcinfo, 0);
 	Deadline	dl = arg_deadline(fcinfo, 1);
 	int64		sid = ZkSessionEnsure();
-	bytea	   *taken = NULL;
+	bytea	   *taken;
+	char	   *taker = NULL;
 
+	taken = queue_claim_head(dir);
+	if (taken != NULL)
+		PG_RETURN_BYTEA_P(taken);
+	if (!dl.forever && GetCurrentTimestamp() >= dl.at)
+		PG_RETURN_NULL();		/* no waiting: leave no trace */
+
+	taker = create_node(dir, kind_prefix[RK_TAKER], ZK_MODE_EPHEMERAL_SEQUENTIAL, NULL, 0, NULL);
 	PG_TRY();
 	{
-		while (taken == NULL)
+		for (;;)
 		{
 			ZkNode		dir_node;
-			bool		exists = ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node);
-			ListCell   *lc;
+			List	   *nodes = recipe_nodes(dir, true, &dir_node);
+			RecipeNode *me = find_node(nodes, taker);
+			RecipeNode *before;
 
-			if (exists)
+			if (me == NULL)
 			{
-				if (!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
-					ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
-				foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
-				{
-					ZkChildNode *c = lfirst(lc);
-
-					if (strncmp(c->name, QUEUE_PREFIX, strlen(QUEUE_PREFIX)) != 0)
-						continue;
-					if (delete_node(ZkJoinPath(dir, c->name), -1))
-					{
-						taken = palloc(VARHDRSZ + c->node.data_len);
-						SET_VARSIZE(taken, VARHDRSZ + c->node.data_len);
-						if (c->node.data_len > 0)
-							memcpy(VARDATA(taken), c->node.data, c->node.data_len);
-						break;
-					}
-				}
+				(void) ZkSessionEnsure();
+				ereport(ERROR,
+						(errcode(ERRCODE_ZK_NONODE),
+						 errmsg("queue taker node \"%s\" was deleted while waiting", taker)));
 			}
+			mark_waiting(taker);
+			before = nearest_before(nodes, me, RK_TAKER);
+			if (before != NULL)
+			{
+				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, &dl))
+					break;
+				continue;
+			}
+			/* the head of the line */
+			taken = queue_claim_head(dir);
 			if (taken != NULL)
 				break;
-			mark_waiting(dir);
-			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, exists ? &dir_node : NULL, &dl))
+			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, &dl))
 				break;
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		mark_waiting(NULL);
+		abandon_node(taker);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	mark_waiting(NULL);
+	(void) delete_node(taker, -1);
 	if (taken == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(taken);
@@ -1639,6 +1685,7 @@ lock_kind_name(RecipeKind k)
 			return "semaphore";
 		case RK_CANDIDATE:
 			return "election";
+		case RK_TAKER:
 		case RK_NONE:
 			break;
 	}
@@ -1674,7 +1721,8 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 			int			pid;
 			int			idx = (int) (r->node.ephemeral_owner & 0xFFFF);
 
-			if (r->node.ephemeral_owner == 0)
+			/* queue takers are not lock holders or waiters */
+			if (r->node.ephemeral_owner == 0 || r->kind == RK_TAKER)
 				continue;
 			if (is_lock_kind(r->kind))
 				granted = lock_blocker(nodes, r) == NULL;

@@ -13,7 +13,8 @@
 #     the lock; zk_op_fence refuses its token once the next holder has the
 #     lock, and the stale holder, resumed, cannot write
 #  5. the queue delivers every item to exactly one taker, takers on every
-#     peer
+#     peer; waiting takers form a line: only its head watches the queue,
+#     and a put wakes the head (which then wakes the next), not every taker
 #  6. election: one leader among live sessions; when the leader's peer is
 #     killed, LeadershipAcquired reaches the candidate that timed out
 #  7. stress: 32 sessions over the peers take the same lock 200 times each
@@ -338,6 +339,71 @@ my @followers = grep { $_ != $leader } 1 .. 3;
 	is($dups, 0, "no item went to two takers");
 	is(scalar(keys %seen), $items, "every item was taken ($per_peer per taker)");
 	ZkpgNode::converged('after the queue', @nodes);
+}
+
+# --- 5b. waiting takers form a line: no herd on a put -----------------------
+{
+	my $driver = $driver_node->background_psql($db, on_error_stop => 1);
+	for my $i (0 .. 5)
+	{
+		my $c = connstr($nodes[ $i % 3 ]);
+		$driver->query_safe(
+			"SELECT dblink_connect('t$i', '$c'); "
+			  . "SELECT dblink_send_query('t$i', 'SELECT convert_from(zk_queue_take(''/line''), ''UTF8'')');");
+	}
+	my ($on_queue, $all) = (0, 0);
+	for (1 .. 300)
+	{
+		($on_queue, $all) = (0, 0);
+		for my $n (@nodes)
+		{
+			my ($q, $a) = split /\|/, $n->safe_psql($db,
+				"SELECT count(*) FILTER (WHERE path = '/line'), count(*) FROM zkpg.watches "
+				  . "WHERE kind = 'recipe' AND path LIKE '/line%'");
+			$on_queue += $q;
+			$all += $a;
+		}
+		last if $all == 6;
+		usleep(100_000);
+	}
+	is($all, 6, "six takers wait on an empty queue");
+	is($on_queue, 1, "only the head of the line watches the queue");
+	my $w0 = sum_wakeups(@nodes);
+	$nodes[1]->safe_psql($db, "SELECT zk_queue_put('/line', 'first')");
+	my $done = 0;
+	for (1 .. 300)
+	{
+		$done = $driver->query_safe(
+			"SELECT count(*) FROM generate_series(0, 5) g WHERE dblink_is_busy('t' || g) = 0");
+		last if $done >= 1;
+		usleep(50_000);
+	}
+	is($done, '1', "one taker got the item");
+	usleep(500_000);
+	my $woken = sum_wakeups(@nodes) - $w0;
+	ok($woken <= 2, "a put woke the head and handed the line on ($woken backends), not six");
+	$nodes[2]->safe_psql($db,
+		"SELECT zk_queue_put('/line', ('item-' || g)::bytea) FROM generate_series(1, 5) g");
+	my $got = $driver->query_safe(q{
+DO $$
+DECLARE
+	deadline timestamptz := clock_timestamp() + interval '60 s';
+BEGIN
+	CREATE TEMP TABLE line_got (item text);
+	WHILE clock_timestamp() < deadline LOOP
+		EXIT WHEN (SELECT count(*) FROM generate_series(0, 5) g WHERE dblink_is_busy('t' || g) = 0) = 6;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	INSERT INTO line_got
+		SELECT r.item FROM generate_series(0, 5) g,
+			LATERAL dblink_get_result('t' || g) AS r(item text);
+END
+$$;
+SELECT count(*) || ' ' || count(DISTINCT item) FROM line_got;});
+	is($got, '6 6', "six takers, six different items");
+	$driver->query_safe("SELECT dblink_disconnect('t' || g) FROM generate_series(0, 5) g");
+	$driver->quit;
+	ZkpgNode::converged('after the line of takers', @nodes);
 }
 
 # --- 6. election across peers ----------------------------------------------
