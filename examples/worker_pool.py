@@ -210,6 +210,10 @@ def main():
                     help='seconds each job takes (default 0.05)')
     ap.add_argument('--kill-every', type=float, default=0, metavar='SECONDS',
                     help='SIGKILL a random worker this often, start a new one')
+    ap.add_argument('--max-kills', type=int, default=None, metavar='N',
+                    help='with --kill-every: stop killing after N kills')
+    ap.add_argument('--kill-leader', action='store_true',
+                    help='with --kill-every: every other kill is the leader')
     ap.add_argument('--duration', type=float, default=120,
                     help='give up after this many seconds (default 120)')
     args = ap.parse_args()
@@ -265,8 +269,10 @@ def main():
             if failures > 3 * args.workers and now - progress_at > 15:
                 print("workers keep failing; giving up", flush=True)
                 break
-            if now >= next_kill and workers:
+            if now >= next_kill and workers and kills != args.max_kills:
                 n = random.choice(list(workers))
+                if args.kill_leader and kills % 2 == 0 and leader:
+                    n = next((w for w in workers if leader == f'worker-{w}'), n)
                 workers[n].kill()                # SIGKILL: no goodbye at all
                 workers.pop(n).join()
                 kills += 1
