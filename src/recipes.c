@@ -24,9 +24,9 @@
  *	  read node the nearest lock/write node before it, a semaphore waiter
  *	  the waiter before it (only the head watches the leases), a candidate
  *	  the candidate before it, a waiting queue taker the taker before it
- *	  (only the head watches the queue).  The watches are internal (watches.h): the
- *	  applier wakes the backend through its latch after the commit, and
- *	  counts the wake-up.  The backend sleeps in WaitLatch, so
+ *	  (only the head watches the queue).  The watches are internal
+ *	  (watches.h): the applier wakes the backend through its latch after
+ *	  the commit, and counts the wake-up.  The backend sleeps in WaitLatch, so
  *	  statement_timeout and pg_cancel_backend end the wait, and it holds
  *	  no lock meanwhile.  A session's own nodes never block it, so every
  *	  lock kind is re-entrant.
