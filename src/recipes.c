@@ -368,6 +368,9 @@ submit_ops(ZkOp *ops, int n, ZkRequestResult *res)
 	req.nops = n;
 	req.ops = ops;
 	ZkSessionAuth(&req.auth);
+	/* a cancel while no quorum serves ends the call: nothing is sent yet */
+	ZkWaitUntilServing(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   zk_request_timeout_ms));
 	HOLD_INTERRUPTS();
 	PG_TRY();
 	{
