@@ -207,6 +207,14 @@ SELECT zk_test_remote_result('other') AS other_cancelled;
 SELECT zk_test_wait($$SELECT count(*) = 1 FROM zk_get_children('/recipes/contended')$$)
        AS cancelled_node_removed;
 SELECT * FROM zk_test_children('/recipes/contended');
+-- other waits behind me, and someone deletes its node: ZK101, not a hang
+SELECT dblink_send_query('other', $$SELECT zk_lock('/recipes/contended')$$);
+SELECT zk_test_wait($$SELECT EXISTS (SELECT FROM zk_test_locks('/recipes/contended')
+                                     WHERE owner = 'other' AND waiting)$$) AS other_waits;
+SELECT zk_delete('/recipes/contended/' || child) FROM zk_test_children('/recipes/contended')
+ WHERE owner = 'other';
+SELECT zk_test_remote_result('other') AS other_node_deleted;
+SELECT * FROM zk_test_children('/recipes/contended');
 SELECT zk_unlock('/recipes/contended');
 
 --

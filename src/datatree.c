@@ -458,6 +458,31 @@ ZkNodeToStat(const ZkNode *node, ZkStat *stat)
 
 /* ---- reads ---- */
 
+/*
+ * The first column of a read plan's rows, as strings in the caller's
+ * context, each without its first skip bytes.
+ */
+static List *
+tree_read_strings(ZkTree *tree, TreePlan which, Datum *values, size_t skip)
+{
+	TreeAccess	acc;
+	List	   *out = NIL;
+	uint64		i;
+
+	tree_begin(&acc);
+	tree_exec(tree, which, values, NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(acc.caller);
+
+		out = lappend(out, pstrdup(v + skip));
+		MemoryContextSwitchTo(old);
+	}
+	tree_end(&acc);
+	return out;
+}
+
 bool
 ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node)
 {
@@ -480,25 +505,11 @@ ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node)
 List *
 ZkTreeGetChildren(ZkTree *tree, const char *path)
 {
-	TreeAccess	acc;
 	Datum		values[1];
-	List	   *names = NIL;
-	uint64		i;
-	size_t		skip = strcmp(path, "/") == 0 ? 1 : strlen(path) + 1;
 
-	tree_begin(&acc);
 	values[0] = CStringGetTextDatum(path);
-	tree_exec(tree, P_CHILDREN, values, NULL, true, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *child = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext old = MemoryContextSwitchTo(acc.caller);
-
-		names = lappend(names, pstrdup(child + skip));
-		MemoryContextSwitchTo(old);
-	}
-	tree_end(&acc);
-	return names;
+	return tree_read_strings(tree, P_CHILDREN, values,
+							 strcmp(path, "/") == 0 ? 1 : strlen(path) + 1);
 }
 
 /* The children of path with their data and stats, sorted by name. */
@@ -535,22 +546,7 @@ ZkTreeGetChildNodes(ZkTree *tree, const char *path)
 List *
 ZkTreeEphemeralParents(ZkTree *tree)
 {
-	TreeAccess	acc;
-	List	   *paths = NIL;
-	uint64		i;
-
-	tree_begin(&acc);
-	tree_exec(tree, P_EPHEMERAL_PARENTS, NULL, NULL, true, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext old = MemoryContextSwitchTo(acc.caller);
-
-		paths = lappend(paths, pstrdup(p));
-		MemoryContextSwitchTo(old);
-	}
-	tree_end(&acc);
-	return paths;
+	return tree_read_strings(tree, P_EPHEMERAL_PARENTS, NULL, 0);
 }
 
 /* All descendants of path (ZooKeeper's getAllChildrenNumber). */
@@ -583,24 +579,10 @@ ZkTreeCountDescendants(ZkTree *tree, const char *path)
 List *
 ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id)
 {
-	TreeAccess	acc;
 	Datum		values[1];
-	List	   *paths = NIL;
-	uint64		i;
 
-	tree_begin(&acc);
 	values[0] = Int64GetDatum(session_id);
-	tree_exec(tree, P_EPHEMERALS, values, NULL, true, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *p = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext old = MemoryContextSwitchTo(acc.caller);
-
-		paths = lappend(paths, pstrdup(p));
-		MemoryContextSwitchTo(old);
-	}
-	tree_end(&acc);
-	return paths;
+	return tree_read_strings(tree, P_EPHEMERALS, values, 0);
 }
 
 List *

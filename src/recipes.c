@@ -152,6 +152,7 @@ static int64 holds_session = 0;
 static RecipeKind classify(const char *name, int64 *seq);
 static List *recipe_nodes(const char *dir, bool check_acl, ZkNode *dir_node);
 static RecipeNode *find_node(List *nodes, const char *path);
+static RecipeNode *waiting_node(List *nodes, const char *path);
 static bool blocks(const RecipeNode *earlier, RecipeKind mine, int64 my_session);
 static RecipeNode *lock_blocker(List *nodes, const RecipeNode *me);
 static RecipeNode *nearest_before(List *nodes, const RecipeNode *me, RecipeKind kind);
@@ -165,7 +166,7 @@ static bool delete_node(const char *path, int32 version);
 static void abandon_node(const char *path);
 static Deadline arg_deadline(FunctionCallInfo fcinfo, int argno);
 static bool wait_for_change(int64 sid, const char *watched, int kind,
-							const ZkNode *seen, const Deadline *dl);
+							const ZkNode *seen, const char *own, const Deadline *dl);
 static void mark_waiting(const char *node);
 static void holds_for_session(int64 sid);
 static void hold_free(Hold *h);
@@ -266,6 +267,24 @@ find_node(List *nodes, const char *path)
 			return r;
 	}
 	return NULL;
+}
+
+/*
+ * The node a waiting call created: ZK112 once the session expired (its
+ * ephemerals went with it), else ZK101 if someone deleted it.
+ */
+static RecipeNode *
+waiting_node(List *nodes, const char *path)
+{
+	RecipeNode *r = find_node(nodes, path);
+
+	if (r != NULL)
+		return r;
+	(void) ZkSessionEnsure();
+	ereport(ERROR,
+			(errcode(ERRCODE_ZK_NONODE),
+			 errmsg("znode \"%s\" was deleted while its call waited", path)));
+	return NULL;				/* keep compiler quiet */
 }
 
 static bool
@@ -544,52 +563,62 @@ mark_waiting(const char *node)
 
 /*
  * Sleep until the watched node changes from what the caller's decision
- * saw (seen, NULL when it was absent): true, the caller looks again; or
- * until the deadline: false.  A recipe watch is gone when this returns;
- * an election watch stays (the applier moves it).
+ * saw (seen, NULL when it was absent), or until the caller's own node
+ * (own, NULL if none) is deleted under it: true, the caller looks again;
+ * or until the deadline: false.  However it ends (an error too), the
+ * recipe watches are gone; an election watch stays (the applier moves it).
  */
 static bool
 wait_for_change(int64 sid, const char *watched, int kind, const ZkNode *seen,
-				const Deadline *dl)
+				const char *own, const Deadline *dl)
 {
-	ZkNode		now;
-	bool		exists;
+	volatile bool changed = false;
 
 	(void) ZkWatchAdd(sid, watched, kind);
-	ZkWaitForInflightBatch();
-	exists = ZkTreeGetNode(ZkTreeMain(), watched, false, &now);
-	if (exists != (seen != NULL) ||
-		(exists && (now.czxid != seen->czxid || now.mzxid != seen->mzxid ||
-					now.pzxid != seen->pzxid)))
+	if (own != NULL)
+		(void) ZkWatchAdd(sid, own, ZK_WATCH_RECIPE_SELF);
+	PG_TRY();
+	{
+		ZkNode		now;
+		bool		exists;
+
+		ZkWaitForInflightBatch();
+		exists = ZkTreeGetNode(ZkTreeMain(), watched, false, &now);
+		changed = exists != (seen != NULL) ||
+			(exists && (now.czxid != seen->czxid || now.mzxid != seen->mzxid ||
+						now.pzxid != seen->pzxid)) ||
+			(own != NULL && !ZkTreeGetNode(ZkTreeMain(), own, false, &now));
+
+		while (!changed)
+		{
+			long		timeout = -1;
+			int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+
+			if (!dl->forever)
+			{
+				timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), dl->at);
+				if (timeout <= 0)
+					break;
+				events |= WL_TIMEOUT;
+			}
+			(void) WaitLatch(MyLatch, events, timeout, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			(void) ZkSessionEnsure();	/* ZK112 once the session expired */
+			/* fired: the applier consumed the watch */
+			changed = !ZkWatchExists(sid, watched, kind) ||
+				(own != NULL && !ZkWatchExists(sid, own, ZK_WATCH_RECIPE_SELF));
+		}
+	}
+	PG_FINALLY();
 	{
 		if (kind == ZK_WATCH_RECIPE)
 			ZkWatchRemove(sid, watched, 1 << kind);
-		return true;
+		if (own != NULL)
+			ZkWatchRemove(sid, own, 1 << ZK_WATCH_RECIPE_SELF);
 	}
-
-	for (;;)
-	{
-		long		timeout = -1;
-		int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
-
-		if (!dl->forever)
-		{
-			timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), dl->at);
-			if (timeout <= 0)
-			{
-				if (kind == ZK_WATCH_RECIPE)
-					ZkWatchRemove(sid, watched, 1 << kind);
-				return false;
-			}
-			events |= WL_TIMEOUT;
-		}
-		(void) WaitLatch(MyLatch, events, timeout, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		(void) ZkSessionEnsure();	/* ZK112 once the session expired */
-		if (!ZkWatchExists(sid, watched, kind))
-			return true;		/* fired: the applier consumed it */
-	}
+	PG_END_TRY();
+	return changed;
 }
 
 /* ---- holds ---- */
@@ -740,21 +769,14 @@ wait_lock_turn(int64 sid, const char *dir, const char *me_path, const Deadline *
 	{
 		ZkNode		dir_node;
 		List	   *nodes = recipe_nodes(dir, true, &dir_node);
-		RecipeNode *me = find_node(nodes, me_path);
+		RecipeNode *me = waiting_node(nodes, me_path);
 		RecipeNode *blocker;
 
-		if (me == NULL)
-		{
-			(void) ZkSessionEnsure();
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_NONODE),
-					 errmsg("lock node \"%s\" was deleted while waiting", me_path)));
-		}
 		blocker = lock_blocker(nodes, me);
 		if (blocker == NULL)
 			return true;
 		mark_waiting(me_path);
-		if (!wait_for_change(sid, blocker->path, ZK_WATCH_RECIPE, &blocker->node, dl))
+		if (!wait_for_change(sid, blocker->path, ZK_WATCH_RECIPE, &blocker->node, me_path, dl))
 			return false;
 	}
 }
@@ -885,23 +907,16 @@ zk_semaphore_acquire(PG_FUNCTION_ARGS)
 		{
 			ZkNode		dir_node;
 			List	   *nodes = recipe_nodes(dir, true, &dir_node);
-			RecipeNode *me = find_node(nodes, waiter);
+			RecipeNode *me = waiting_node(nodes, waiter);
 			RecipeNode *before;
 			ListCell   *lc;
 			int			leases = 0;
 
-			if (me == NULL)
-			{
-				(void) ZkSessionEnsure();
-				ereport(ERROR,
-						(errcode(ERRCODE_ZK_NONODE),
-						 errmsg("semaphore node \"%s\" was deleted while waiting", waiter)));
-			}
 			mark_waiting(waiter);
 			before = nearest_before(nodes, me, RK_WAIT);
 			if (before != NULL)
 			{
-				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, &dl))
+				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, waiter, &dl))
 					break;
 				continue;
 			}
@@ -927,7 +942,7 @@ zk_semaphore_acquire(PG_FUNCTION_ARGS)
 				waiter = NULL;
 				break;
 			}
-			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, &dl))
+			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, waiter, &dl))
 				break;
 		}
 	}
@@ -1036,14 +1051,7 @@ zk_elect(PG_FUNCTION_ARGS)
 			RecipeNode *before;
 
 			nodes = recipe_nodes(dir, true, &dir_node);
-			mine = find_node(nodes, node);
-			if (mine == NULL)
-			{
-				(void) ZkSessionEnsure();
-				ereport(ERROR,
-						(errcode(ERRCODE_ZK_NONODE),
-						 errmsg("candidate node \"%s\" was deleted while waiting", node)));
-			}
+			mine = waiting_node(nodes, node);
 			before = candidate_before(nodes, mine);
 			if (before == NULL)
 			{
@@ -1052,7 +1060,7 @@ zk_elect(PG_FUNCTION_ARGS)
 				break;
 			}
 			mark_waiting(node);
-			if (!wait_for_change(sid, before->path, ZK_WATCH_ELECTION, &before->node, &dl))
+			if (!wait_for_change(sid, before->path, ZK_WATCH_ELECTION, &before->node, node, &dl))
 				break;
 		}
 	}
@@ -1448,7 +1456,7 @@ zk_barrier_enter(PG_FUNCTION_ARGS)
 				break;
 			}
 			mark_waiting(mine);
-			if (!wait_for_change(sid, ready, ZK_WATCH_RECIPE, NULL, &dl))
+			if (!wait_for_change(sid, ready, ZK_WATCH_RECIPE, NULL, NULL, &dl))
 				break;
 		}
 	}
@@ -1536,7 +1544,7 @@ zk_barrier_leave(PG_FUNCTION_ARGS)
 				seen = &lowest->node;
 			}
 			mark_waiting(mine);
-			if (!wait_for_change(sid, watch_path, ZK_WATCH_RECIPE, seen, &dl))
+			if (!wait_for_change(sid, watch_path, ZK_WATCH_RECIPE, seen, NULL, &dl))
 				break;
 		}
 	}
@@ -1630,21 +1638,14 @@ zk_queue_take(PG_FUNCTION_ARGS)
 		{
 			ZkNode		dir_node;
 			List	   *nodes = recipe_nodes(dir, true, &dir_node);
-			RecipeNode *me = find_node(nodes, taker);
+			RecipeNode *me = waiting_node(nodes, taker);
 			RecipeNode *before;
 
-			if (me == NULL)
-			{
-				(void) ZkSessionEnsure();
-				ereport(ERROR,
-						(errcode(ERRCODE_ZK_NONODE),
-						 errmsg("queue taker node \"%s\" was deleted while waiting", taker)));
-			}
 			mark_waiting(taker);
 			before = nearest_before(nodes, me, RK_TAKER);
 			if (before != NULL)
 			{
-				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, &dl))
+				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, taker, &dl))
 					break;
 				continue;
 			}
@@ -1652,7 +1653,7 @@ zk_queue_take(PG_FUNCTION_ARGS)
 			taken = queue_claim_head(dir);
 			if (taken != NULL)
 				break;
-			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, &dl))
+			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, taker, &dl))
 				break;
 		}
 	}

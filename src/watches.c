@@ -419,6 +419,7 @@ kind_fires(int kind, ZkEventType type, bool at_path)
 		case ZK_WATCH_RECIPE:
 			return true;
 		case ZK_WATCH_ELECTION:
+		case ZK_WATCH_RECIPE_SELF:
 			return type == ZK_EVENT_NODE_DELETED;
 	}
 	return false;
@@ -763,6 +764,8 @@ ZkWatchKindName(int kind)
 			return "recipe";
 		case ZK_WATCH_ELECTION:
 			return "election";
+		case ZK_WATCH_RECIPE_SELF:
+			return "recipe_self";
 	}
 	return "unknown";
 }

@@ -28,9 +28,13 @@
  * before the session's own, is also judged by the applier: when the
  * session's candidate has become the lowest, the session gets
  * LeadershipAcquired; otherwise the watch moves to the new predecessor.
+ * A waiter also watches its own node (recipe_self), so that it wakes at
+ * once when that node is deleted under it (its session expired, or a
+ * client removed it).
  */
 #define ZK_WATCH_RECIPE					4
 #define ZK_WATCH_ELECTION				5
+#define ZK_WATCH_RECIPE_SELF			6	/* a waiter's own node: deleted */
 #define ZK_WATCH_IS_INTERNAL(kind)		((kind) >= ZK_WATCH_RECIPE)
 
 /* ZooKeeper's Watcher.Event.EventType */
