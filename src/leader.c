@@ -117,6 +117,7 @@ static void choose_sync(int i, const ZkPeerAnswer *a);
 static void advance_learner(int i, TimestampTz now);
 static bool send_append(int i);
 static void propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
+static void lead_batch(List *requests, MemoryContext loop_cxt);
 static void update_commit(void);
 static int	active_voters(TimestampTz now);
 static void take_touches(void);
@@ -590,6 +591,21 @@ trim_proposals(void)
 		proposals = list_delete_first_n(proposals, drop);
 }
 
+/*
+ * Turn requests into txns of this epoch, proposed to the learners and
+ * logged here; back in loop_cxt afterwards (the batch commits).
+ */
+static void
+lead_batch(List *requests, MemoryContext loop_cxt)
+{
+	ZkZxid		last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
+										  propose_to_learners, NULL);
+
+	MemoryContextSwitchTo(loop_cxt);
+	if (last != 0)
+		my_logged = last;
+}
+
 void
 ZkLead(ZkElection *election)
 {
@@ -700,12 +716,7 @@ ZkLead(ZkElection *election)
 			}
 			if (requests != NIL)
 			{
-				ZkZxid		last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
-													  propose_to_learners, NULL);
-
-				MemoryContextSwitchTo(loop_cxt);
-				if (last != 0)
-					my_logged = last;
+				lead_batch(requests, loop_cxt);
 				busy = true;
 			}
 			update_commit();
@@ -739,14 +750,7 @@ ZkLead(ZkElection *election)
 				take_touches();
 				chores = ZkPeerHousekeeping();
 				if (chores != NIL)
-				{
-					ZkZxid		last = ZkPeerProcessBatch(chores, lead_epoch, &zxid_counter,
-														  propose_to_learners, NULL);
-
-					MemoryContextSwitchTo(loop_cxt);
-					if (last != 0)
-						my_logged = last;
-				}
+					lead_batch(chores, loop_cxt);
 			}
 		}
 		MemoryContextSwitchTo(old);
