@@ -26,7 +26,8 @@ OBJS = \
 	src/learner.o \
 	src/peer_transport.o \
 	src/peer_functions.o \
-	src/recipes.o
+	src/recipes.o \
+	src/twophase.o
 
 EXTENSION = zkpg
 DATA = sql/zkpg--0.1.sql

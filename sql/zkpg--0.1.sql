@@ -274,3 +274,17 @@ GRANT SELECT ON zkpg.locks TO PUBLIC;
 CREATE FUNCTION zkpg.recipe_wakeups()
 	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_recipe_wakeups' LANGUAGE C VOLATILE;
 REVOKE EXECUTE ON FUNCTION zkpg.recipe_wakeups() FROM PUBLIC;
+
+-- 2PC and 3PC: the batches prepared here and not yet resolved
+CREATE VIEW zkpg.in_doubt AS
+SELECT p.gid,
+       split_part(p.gid, '_', 2)::integer AS coordinator,
+       ('x' || split_part(p.gid, '_', 3))::bit(64)::bigint AS batch_zxid,
+       p.prepared,
+       now() - p.prepared AS age,
+       p.transaction,
+       p.owner
+  FROM pg_catalog.pg_prepared_xacts p
+ WHERE p.database = current_database()
+   AND p.gid ~ '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$';
+GRANT SELECT ON zkpg.in_doubt TO PUBLIC;

@@ -280,6 +280,7 @@ random_peer_message(pg_prng_state *rng, StringInfo enc, bool txn, StringInfo out
 	memset(&m, 0, sizeof(m));
 	m.note.from = 1 + pg_prng_uint32(rng) % 255;
 	m.note.state = ZK_STATE_FOLLOWING;
+	m.note.replication = (int8) (pg_prng_uint32(rng) % 3);
 	m.note.vote.leader = m.note.from;
 	m.note.vote.zxid = pg_prng_uint32(rng);
 	m.epoch = 1 + pg_prng_uint32(rng) % 1000;
@@ -297,7 +298,7 @@ random_peer_message(pg_prng_state *rng, StringInfo enc, bool txn, StringInfo out
 			m.zxids = zxids;
 			m.prev_zxid = ZK_ZXID(m.epoch, 0);
 			m.committed = m.prev_zxid;
-			m.flags = pg_prng_bool(rng) ? ZK_APPEND_TRUNC : 0;
+			m.flags = pg_prng_uint32(rng) % (ZK_APPEND_FLAGS + 1);
 			break;
 		case 1:
 			m.type = ZK_MSG_PING;
@@ -307,7 +308,14 @@ random_peer_message(pg_prng_state *rng, StringInfo enc, bool txn, StringInfo out
 			m.touches = touches;
 			break;
 		case 2:
-			m.type = ZK_MSG_LEADERINFO + pg_prng_uint32(rng) % 2 * 2;	/* or NEWLEADER */
+			if (pg_prng_bool(rng))
+				m.type = ZK_MSG_LEADERINFO + pg_prng_uint32(rng) % 2 * 2;	/* or NEWLEADER */
+			else
+			{
+				m.type = ZK_MSG_CANCOMMIT;
+				m.prev_zxid = ZK_ZXID(m.epoch, pg_prng_uint32(rng) % 1000);
+				m.committed = m.prev_zxid + 1 + pg_prng_uint32(rng) % 1000;
+			}
 			break;
 		case 3:
 			{

@@ -35,6 +35,12 @@
  * We step down when we have not served within zkpg.init_limit ticks, or
  * when a quorum has been silent for zkpg.sync_limit ticks.
  *
+ * As the coordinator of 2PC or 3PC (twophase.c), the same phases sync the
+ * participants, after a RESOLVE phase that settles what they hold in
+ * doubt; we serve once every participant is ACTIVE, and a batch is
+ * committed when every participant prepared it, not a quorum.  A failed
+ * batch, or a participant lost, ends the role: its writers get ZK004.
+ *
  * IDENTIFICATION
  *	  src/leader.c
  *
@@ -55,6 +61,7 @@
 #include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -66,9 +73,13 @@
 #define KEEP_PROPOSALS			200000
 #define KEEP_PROPOSAL_BYTES		(256 * 1024 * 1024)
 
+/* 2PC and 3PC: every participant, not a quorum */
+#define TWO_PHASE (zk_replication != ZK_REPLICATION_ZAB)
+
 typedef enum LearnerPhase
 {
 	LP_NONE,
+	LP_RESOLVE,					/* 2PC/3PC: its in-doubt batches first */
 	LP_DISCOVERY,
 	LP_SYNC,
 	LP_NEWLEADER,
@@ -104,6 +115,11 @@ static ZkZxid committed;
 static bool serving;
 static int64 refused_epoch = 0; /* the highest epoch a learner had accepted */
 
+/* 2PC/3PC: what this round's answers said of the batch in flight */
+static bool tp_failed;
+static bool tp_all_yes;
+static bool tp_chores_due;
+
 static MemoryContext proposal_cxt = NULL;
 static List *proposals = NIL;	/* ascending */
 static ZkZxid proposals_prev;	/* the zxid before the first kept proposal */
@@ -122,6 +138,10 @@ static void update_commit(void);
 static int	active_voters(TimestampTz now);
 static void take_touches(void);
 static void trim_proposals(void);
+static bool enough_voters(int n);
+static void on_two_phase_answer(ZkReceived *r);
+static void two_phase_propose(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
+static void two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy);
 
 static void
 set_phase(int i, LearnerPhase phase)
@@ -240,6 +260,12 @@ on_answer(ZkReceived *r, bool *step_down)
 		return;
 	if (r->answered)
 		l->heard = GetCurrentTimestamp();
+	if (TWO_PHASE && (r->type == ZK_MSG_SQL || r->type == ZK_MSG_CANCOMMIT ||
+					  (r->type == ZK_MSG_APPEND && r->value >= ZK_TP_PREPARE)))
+	{
+		on_two_phase_answer(r);
+		return;
+	}
 	/* an answer to a message of an earlier phase or leadership */
 	if (l->phase == LP_NONE)
 		return;
@@ -265,8 +291,11 @@ on_answer(ZkReceived *r, bool *step_down)
 				set_phase(i, LP_NONE);
 				break;
 			}
-			/* (a learner that acked our own NEWLEADER has our epoch: ours) */
-			if (!serving && l->voter && a->current_epoch != lead_epoch &&
+			/*
+			 * (a learner that acked our own NEWLEADER has our epoch: ours;
+			 * a 2PC/3PC coordinator's history is the only one)
+			 */
+			if (!serving && !TWO_PHASE && l->voter && a->current_epoch != lead_epoch &&
 				(a->current_epoch > (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) ||
 				 (a->current_epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
 				  a->last_logged > history_end)))
@@ -420,8 +449,14 @@ advance_learner(int i, TimestampTz now)
 	{
 		case LP_NONE:
 			if (fresh && ZkTransportConnected(i) && ZkTransportPending(i) == 0)
-				send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
+			{
+				if (TWO_PHASE)
+					set_phase(i, ZkTwoPhaseListInDoubt(i) ? LP_RESOLVE : LP_NONE);
+				else
+					send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
+			}
 			break;
+		case LP_RESOLVE:
 		case LP_DISCOVERY:
 		case LP_NEWLEADER:
 		case LP_SNAP:
@@ -509,6 +544,11 @@ update_commit(void)
 	if (!serving)
 		return;
 	for (i = 0; i < ZkQuorum.npeers; i++)
+		ZkShmem->peer_acked[i] = i == ZkQuorum.my_index ? my_logged : learners[i].acked;
+	/* a 2PC/3PC batch is committed by twophase.c, on every vote */
+	if (TWO_PHASE)
+		return;
+	for (i = 0; i < ZkQuorum.npeers; i++)
 	{
 		if (!ZkQuorum.peers[i].observer && i == ZkQuorum.my_index)
 			acks[n++] = my_logged;
@@ -532,8 +572,6 @@ update_commit(void)
 		if (ZkShmem->applier_latch)
 			SetLatch(ZkShmem->applier_latch);
 	}
-	for (i = 0; i < ZkQuorum.npeers; i++)
-		ZkShmem->peer_acked[i] = i == ZkQuorum.my_index ? my_logged : learners[i].acked;
 }
 
 /* the sessions learners reported alive */
@@ -599,16 +637,138 @@ static void
 lead_batch(List *requests, MemoryContext loop_cxt)
 {
 	ZkZxid		last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
-										  propose_to_learners, NULL);
+										  TWO_PHASE ? two_phase_propose : propose_to_learners,
+										  NULL, !TWO_PHASE);
 
 	MemoryContextSwitchTo(loop_cxt);
-	if (last != 0)
+	/* a 2PC/3PC batch is logged here once every participant voted */
+	if (last != 0 && !TWO_PHASE)
 		my_logged = last;
+}
+
+/* enough voters to serve: a quorum, or for 2PC and 3PC all of them */
+static bool
+enough_voters(int n)
+{
+	if (TWO_PHASE)
+		return n >= ZkQuorum.nvoters;
+	return ZkIsQuorum(&ZkQuorum, n);
+}
+
+/* the answers of the two-phase rounds and of recovery */
+static void
+on_two_phase_answer(ZkReceived *r)
+{
+	int			i = r->peer;
+	Learner    *l = &learners[i];
+
+	if (r->type == ZK_MSG_SQL)
+	{
+		if (!r->answered)
+			set_phase(i, LP_NONE);
+		else if (r->value == ZK_TP_LIST_IN_DOUBT && l->phase == LP_RESOLVE)
+		{
+			/* the resolutions travel ahead of the LEADERINFO: FIFO */
+			ZkTwoPhaseResolve(i, r->text);
+			send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
+		}
+		return;
+	}
+	if (r->type == ZK_MSG_APPEND && r->value == ZK_TP_DECIDED)
+	{
+		if (r->answered && r->answer.ok)
+			l->acked = Max(l->acked, r->answer.last_logged);
+		else
+			set_phase(i, LP_NONE);
+		return;
+	}
+	switch (ZkTwoPhaseOnAnswer(r))
+	{
+		case ZK_TP_FAILED:
+			tp_failed = true;
+			break;
+		case ZK_TP_ALL_YES:
+			tp_all_yes = true;
+			break;
+		case ZK_TP_WAITING:
+			break;
+	}
+	if (!r->answered)
+		set_phase(i, LP_NONE);
+}
+
+/* ZkProposeHook of 2PC/3PC: every other voter is a participant */
+static void
+two_phase_propose(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
+{
+	bool		participants[ZK_MAX_PEERS] = {0};
+	int			i;
+
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		participants[i] = (i != ZkQuorum.my_index && learners[i].voter);
+	ZkTwoPhaseBegin(n, zxids, txns, my_logged, lead_epoch, participants);
+}
+
+/*
+ * Serve as a 2PC/3PC coordinator: decide the batch in flight if its votes
+ * are in, else start the next one; abort (end the role) on a failure.
+ */
+static void
+two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy)
+{
+	List	   *requests = NIL;
+	int			i;
+
+	if (tp_failed || ZkTwoPhaseCheck(now) == ZK_TP_FAILED ||
+		(ZkTwoPhaseBusy() && active_voters(now) < ZkQuorum.nvoters))
+	{
+		elog(LOG, "zkpg %s coordinator %d aborts its batch in flight and starts over",
+			 ZkReplicationName(zk_replication), zk_myid);
+		*step_down = true;
+		return;
+	}
+	if (tp_all_yes)
+	{
+		ZkZxid		last = ZkTwoPhaseCommit();
+
+		MemoryContextSwitchTo(loop_cxt);
+		my_logged = committed = last;
+		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
+		if (ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+		for (i = 0; i < ZkQuorum.npeers; i++)
+			if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
+				learners[i].sent_upto = learners[i].commit_sent = last;
+	}
+	tp_failed = tp_all_yes = false;
+	if (ZkTwoPhaseBusy())
+		return;
+
+	if (tp_chores_due)
+	{
+		requests = ZkPeerHousekeeping();
+		tp_chores_due = false;
+	}
+	requests = list_concat(requests,
+						   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
+	if (requests == NIL)
+		return;
+	if (active_voters(now) < ZkQuorum.nvoters)
+	{
+		/* two-phase commit needs every participant */
+		elog(LOG, "zkpg %s coordinator %d lost a participant; starting over",
+			 ZkReplicationName(zk_replication), zk_myid);
+		*step_down = true;
+		return;
+	}
+	lead_batch(requests, loop_cxt);
+	*busy = true;
 }
 
 void
 ZkLead(ZkElection *election)
 {
+	MemoryContext role_cxt;
 	MemoryContext loop_cxt;
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz quorum_seen = start;
@@ -619,6 +779,8 @@ ZkLead(ZkElection *election)
 
 	refused_epoch = Max(refused_epoch, 0);
 	start_epoch();
+	ZkTwoPhaseStartRole();
+	tp_failed = tp_all_yes = tp_chores_due = false;
 	ZkPeerResetConnections();
 	for (i = 0; i < ZkQuorum.npeers; i++)
 	{
@@ -633,7 +795,8 @@ ZkLead(ZkElection *election)
 	elog(LOG, "zkpg leader %d starts epoch %lld at zxid 0x%llx",
 		 zk_myid, (long long) lead_epoch, (unsigned long long) history_end);
 
-	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "zkpg leader loop",
+	role_cxt = CurrentMemoryContext;
+	loop_cxt = AllocSetContextCreate(role_cxt, "zkpg leader loop",
 									 ALLOCSET_DEFAULT_SIZES);
 	while (!step_down)
 	{
@@ -656,7 +819,7 @@ ZkLead(ZkElection *election)
 			if (i != ZkQuorum.my_index && !(serving && learners[i].phase == LP_ACTIVE))
 				advance_learner(i, now);
 
-		if (!serving && ZkIsQuorum(&ZkQuorum, active_voters(now)))
+		if (!serving && enough_voters(active_voters(now)))
 		{
 			/* NEWLEADER acked by a quorum: our whole history is committed */
 			StartTransactionCommand();
@@ -698,7 +861,27 @@ ZkLead(ZkElection *election)
 			break;
 		}
 
-		if (serving)
+		if (serving && TWO_PHASE)
+		{
+			if (!closed_stale)
+			{
+				List	   *closes = ZkPeerStaleSessionCloses();
+
+				closed_stale = true;
+				if (closes != NIL)
+				{
+					lead_batch(closes, loop_cxt);
+					busy = true;
+				}
+			}
+			else
+				two_phase_serve(loop_cxt, now, &step_down, &busy);
+			update_commit();
+			for (i = 0; i < ZkQuorum.npeers; i++)
+				if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
+					advance_learner(i, now);
+		}
+		else if (serving)
 		{
 			List	   *requests = NIL;
 
@@ -729,7 +912,7 @@ ZkLead(ZkElection *election)
 		if (now >= next_tick)
 		{
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
-			if (ZkIsQuorum(&ZkQuorum, active_voters(now)))
+			if (enough_voters(active_voters(now)))
 				quorum_seen = now;
 			else if (serving &&
 					 TimestampDifferenceExceeds(quorum_seen, now, (long) zk_sync_limit * zk_tick_ms))
@@ -742,15 +925,24 @@ ZkLead(ZkElection *election)
 				List	   *chores;
 				ZkZxid		bound = my_logged;
 
-				/* keep what a synced learner may still need */
+				/*
+				 * Keep what a synced learner may still need; for 2PC/3PC,
+				 * what any participant may hold in doubt: our log is the
+				 * record of our decisions.
+				 */
 				for (i = 0; i < ZkQuorum.npeers; i++)
-					if (i != ZkQuorum.my_index && learners[i].phase != LP_NONE)
+					if (i != ZkQuorum.my_index && (learners[i].phase != LP_NONE || TWO_PHASE))
 						bound = Min(bound, learners[i].acked);
 				ZkPeerPurgeLog(bound);
 				take_touches();
-				chores = ZkPeerHousekeeping();
-				if (chores != NIL)
-					lead_batch(chores, loop_cxt);
+				if (TWO_PHASE)
+					tp_chores_due = true;
+				else
+				{
+					chores = ZkPeerHousekeeping();
+					if (chores != NIL)
+						lead_batch(chores, loop_cxt);
+				}
 			}
 		}
 		MemoryContextSwitchTo(old);
@@ -773,9 +965,12 @@ ZkLead(ZkElection *election)
 
 	/* step down: nothing we decided is committed by us any longer */
 	serving = false;
+	ZkTwoPhaseForget();
 	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, lead_epoch);
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
+	/* a break leaves the loop in loop_cxt */
+	MemoryContextSwitchTo(role_cxt);
 	MemoryContextDelete(loop_cxt);
 	ZkPeerResetConnections();
 }

@@ -20,6 +20,7 @@
  * 3. zk_sync: a SYNC message asks the leader for its committed zxid.
  * 4. SNAP: when the leader asks, copy its tree (copy_leader_tree), then
  *	  look again, and rejoin with the new position.
+ * 5. As a 3PC participant, run its timeouts each tick (twophase.c).
  *
  * IDENTIFICATION
  *	  src/learner.c
@@ -43,6 +44,7 @@
 #include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -318,6 +320,8 @@ ZkLearn(ZkElection *election)
 		{
 			if (serving)
 				ZkPeerPurgeLog(PG_INT64_MAX);
+			/* 3PC: a participant's timeouts run whatever the coordinator does */
+			ZkTwoPhaseParticipantTick();
 			send_ping();
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}

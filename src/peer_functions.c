@@ -22,6 +22,13 @@
  *	 NEWLEADER	 the log ends where the leader's history does (prev_zxid):
  *				 take the epoch as currentEpoch;
  *	 SNAP		 ask this server's peer worker to copy the leader's tree.
+ * At a 2PC or 3PC participant (twophase.c):
+ *	 CANCOMMIT	 3PC: promise to take the batch if it follows our log and
+ *				 nothing is in doubt here;
+ *	 APPEND with PREPARE: as APPEND, inside the coordinator's BEGIN ...
+ *				 PREPARE TRANSACTION: what is logged stays in doubt (and
+ *				 the log lock held) until COMMIT or ROLLBACK PREPARED;
+ *	 APPEND with DECIDED: after COMMIT PREPARED: the commit point.
  * At the leader:
  *	 PING		 the sessions the learner's backends hold, still alive;
  *	 REQUESTS	 forwarded requests, queued like local ones;
@@ -50,6 +57,7 @@
 #include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
+#include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -76,6 +84,7 @@ static void on_append(const ZkPeerMessage *m, ZkPeerAnswer *a);
 static void on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a);
 static void on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a);
 static void on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a);
+static void on_cancommit(const ZkPeerMessage *m, ZkPeerAnswer *a);
 
 /*
  * Superusers and members of zkpg_peer (if that role exists) may call
@@ -121,7 +130,9 @@ peer_xact_callback(XactEvent event, void *arg)
 		if (ZkShmem->peer_latch)
 			SetLatch(ZkShmem->peer_latch);
 	}
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+	/* a prepared append is published after its COMMIT PREPARED (DECIDED) */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
 		memset(&pending, 0, sizeof(pending));
 }
 
@@ -149,6 +160,13 @@ fill_position(ZkPeerAnswer *a, int64 accepted)
 {
 	a->accepted_epoch = accepted;
 	a->current_epoch = (int64) pg_atomic_read_u64(&ZkShmem->current_epoch);
+
+	/*
+	 * In 2PC and 3PC, COMMIT PREPARED makes txns logged without running
+	 * this code: read the end of the log itself.
+	 */
+	if (zk_replication != ZK_REPLICATION_ZAB)
+		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) ZkLogLastZxid());
 	a->last_logged = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
 	a->applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
 	a->committed = (ZkZxid) pg_atomic_read_u64(&ZkShmem->committed_zxid);
@@ -201,7 +219,7 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	 * already, and the published position is durable.  No transaction
 	 * work, no fsync.
 	 */
-	if (m->n == 0 && m->flags == 0 &&
+	if (m->n == 0 && m->flags == 0 && zk_replication == ZK_REPLICATION_ZAB &&
 		m->prev_zxid == (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid) &&
 		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch) &&
 		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
@@ -222,11 +240,38 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 		return;
 	}
 
+	if (m->flags & (ZK_APPEND_PREPARE | ZK_APPEND_DECIDED))
+	{
+		if (zk_replication == ZK_REPLICATION_ZAB)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("zkpg peer message of two-phase commit, but this server replicates by zab")));
+		if ((m->flags & ZK_APPEND_PREPARE) && (!IsTransactionBlock() || m->n == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("zkpg prepare message outside a transaction block, or empty")));
+	}
+	if ((m->flags & ZK_APPEND_PREPARE) && zk_replication == ZK_REPLICATION_3PC)
+	{
+		bool		promised;
+
+		/* PreCommit follows a CanCommit promise that has not timed out */
+		LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+		promised = ZkShmem->promised_zxid == m->zxids[m->n - 1];
+		ZkShmem->promised_zxid = 0;
+		LWLockRelease(ZkShmem->state_lock);
+		if (!promised)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("zkpg 3pc: PreCommit of batch 0x%llx without a live CanCommit promise",
+							(unsigned long long) m->zxids[m->n - 1])));
+	}
+
 	accepted = ZkLogLockEpochs();
 
 	fill_position(a, accepted);
 	if (!following(m->note.from) || m->epoch != accepted)
-		return;
+		goto refused;
 	last = a->last_logged;
 	if (m->prev_zxid != last)
 	{
@@ -240,7 +285,7 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 		if (!(m->flags & ZK_APPEND_TRUNC) || m->prev_zxid > last ||
 			m->prev_zxid < committed || m->prev_zxid < a->applied ||
 			ZkLogFloor(m->prev_zxid) != m->prev_zxid)
-			return;
+			goto refused;
 		ZkLogTruncateAfter(m->prev_zxid);
 		last = m->prev_zxid;
 	}
@@ -273,6 +318,50 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	/* commits count once this learner holds the epoch's history */
 	if ((int64) pg_atomic_read_u64(&ZkShmem->current_epoch) == m->epoch)
 		pending.committed = Min(m->committed, last);
+	return;
+
+refused:
+	/* a refused prepare leaves no prepared transaction behind: a NO vote */
+	if (m->flags & ZK_APPEND_PREPARE)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zkpg participant %d cannot prepare batch 0x%llx after 0x%llx",
+						zk_myid, (unsigned long long) m->zxids[m->n - 1],
+						(unsigned long long) m->prev_zxid),
+				 errdetail("Its log ends at 0x%llx, epoch %lld; the batch is of epoch %lld.",
+						   (unsigned long long) a->last_logged, (long long) a->accepted_epoch,
+						   (long long) m->epoch)));
+}
+
+/*
+ * 3PC CanCommit: the batch (prev_zxid, committed] can be taken if it
+ * follows our log in the coordinator's epoch and nothing here is in
+ * doubt (the log lock is free).  A YES is a promise, kept for the
+ * participant's timeout (twophase.c).
+ */
+static void
+on_cancommit(const ZkPeerMessage *m, ZkPeerAnswer *a)
+{
+	bool		free_lock;
+
+	if (zk_replication != ZK_REPLICATION_3PC)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("zkpg CanCommit message, but this server replicates by %s",
+						ZkReplicationName(zk_replication))));
+	free_lock = DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8,
+												 Int64GetDatum(ZK_LOG_LOCK_KEY)));
+	if (!free_lock)
+		return;
+	fill_position(a, ZkLogGetState(ZK_STATE_ACCEPTED_EPOCH));
+	if (!following(m->note.from) || m->epoch != a->accepted_epoch ||
+		m->epoch != a->current_epoch || m->prev_zxid != a->last_logged)
+		return;
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->promised_zxid = m->committed;
+	ZkShmem->promised_at = GetCurrentTimestamp();
+	LWLockRelease(ZkShmem->state_lock);
+	a->ok = true;
 }
 
 /* Synchronization done: the log holds the leader's history. */
@@ -383,6 +472,24 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg peer message from server %d, which is not a peer of server %d",
 						m.note.from, zk_myid)));
+	if (m.note.replication != zk_replication)
+	{
+		/* this server's peer worker stops with a clear message */
+		LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+		if (ZkShmem->mode_mismatch_from == 0)
+		{
+			ZkShmem->mode_mismatch_from = m.note.from;
+			ZkShmem->mode_mismatch_mode = m.note.replication;
+		}
+		LWLockRelease(ZkShmem->state_lock);
+		if (ZkShmem->peer_latch)
+			SetLatch(ZkShmem->peer_latch);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zkpg server %d replicates by %s, server %d by %s",
+						m.note.from, ZkReplicationName(m.note.replication),
+						zk_myid, ZkReplicationName(zk_replication))));
+	}
 
 	if (!callback_registered)
 	{
@@ -436,6 +543,9 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 		case ZK_MSG_NOTIFICATION:
 			a.ok = true;
 			break;
+		case ZK_MSG_CANCOMMIT:
+			on_cancommit(&m, &a);
+			break;
 	}
 	if (ZkShmem->peer_latch)
 		SetLatch(ZkShmem->peer_latch);
@@ -461,6 +571,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 		a.note.state = ZK_STATE_LOOKING;
 		a.note.vote.leader = -1;
 	}
+	a.note.replication = (int8) zk_replication;
 	LWLockRelease(ZkShmem->state_lock);
 
 	initStringInfo(&out);

@@ -23,6 +23,11 @@
  *	  says it all.
  * 5. A call unanswered for zkpg.sync_limit ticks (at least 2 s) drops the
  *	  connection.
+ * 6. For 2PC and 3PC, a call may be wrapped in SQL sent before the sync
+ *	  (BEGIN ... PREPARE TRANSACTION, COMMIT PREPARED ...), and a message
+ *	  may be SQL alone, whose answer is the first column of its first row
+ *	  (or empty).  A wrapped message that fails drops the connection: the
+ *	  peer's transaction block may be left aborted.
  *
  * IDENTIFICATION
  *	  src/peer_transport.c
@@ -56,6 +61,9 @@ typedef struct OutMessage
 {
 	int64		tag;
 	bool		replaceable;
+	bool		has_call;		/* else SQL alone */
+	char	   *sql_before;		/* sent before the call, or NULL */
+	char	   *sql_after;		/* sent after it, or NULL */
 	StringInfo	data;
 	TimestampTz sent_at;
 	bool		failed;			/* an error result came */
@@ -89,6 +97,8 @@ static void conn_advance(int i, ZkTransportAnswer answer, void *arg);
 static void conn_send_queued(int i, ZkTransportAnswer answer, void *arg);
 static void conn_read(int i, ZkTransportAnswer answer, void *arg);
 static void message_free(OutMessage *m);
+static bool queue_message(int i, StringInfo msg, int64 tag, bool replaceable,
+						  const char *sql_before, const char *sql_after);
 
 void
 ZkTransportInit(const ZkQuorumConfig *config)
@@ -122,6 +132,10 @@ ZkTransportPending(int i)
 static void
 message_free(OutMessage *m)
 {
+	if (m->sql_before)
+		pfree(m->sql_before);
+	if (m->sql_after)
+		pfree(m->sql_after);
 	if (m->data)
 	{
 		pfree(m->data->data);
@@ -269,8 +283,6 @@ conn_advance(int i, ZkTransportAnswer answer, void *arg)
 bool
 ZkTransportSend(int i, StringInfo msg, int64 tag, bool replaceable)
 {
-	MemoryContext old;
-	OutMessage *m;
 	ListCell   *lc;
 
 	if (!replaceable && conns[i].state != CONN_READY)
@@ -279,7 +291,8 @@ ZkTransportSend(int i, StringInfo msg, int64 tag, bool replaceable)
 	{
 		foreach(lc, conns[i].queued)
 		{
-			m = lfirst(lc);
+			OutMessage *m = lfirst(lc);
+
 			if (m->replaceable)
 			{
 				conns[i].queued = foreach_delete_current(conns[i].queued, lc);
@@ -287,12 +300,43 @@ ZkTransportSend(int i, StringInfo msg, int64 tag, bool replaceable)
 			}
 		}
 	}
+	return queue_message(i, msg, tag, replaceable, NULL, NULL);
+}
+
+/*
+ * Queue msg (or, when msg is NULL, sql_before alone) for peer i, with
+ * sql_before and sql_after around the call, in one pipeline sync.  False
+ * while the connection is not up.
+ */
+bool
+ZkTransportSendWrapped(int i, StringInfo msg, int64 tag, const char *sql_before,
+					   const char *sql_after)
+{
+	Assert(msg != NULL || sql_before != NULL);
+	if (conns[i].state != CONN_READY)
+		return false;
+	return queue_message(i, msg, tag, false, sql_before, sql_after);
+}
+
+static bool
+queue_message(int i, StringInfo msg, int64 tag, bool replaceable,
+			  const char *sql_before, const char *sql_after)
+{
+	MemoryContext old;
+	OutMessage *m;
+
 	old = MemoryContextSwitchTo(transport_cxt);
 	m = palloc0(sizeof(OutMessage));
 	m->tag = tag;
 	m->replaceable = replaceable;
-	m->data = makeStringInfo();
-	appendBinaryStringInfo(m->data, msg->data, msg->len);
+	m->has_call = (msg != NULL);
+	m->sql_before = sql_before ? pstrdup(sql_before) : NULL;
+	m->sql_after = sql_after ? pstrdup(sql_after) : NULL;
+	if (msg != NULL)
+	{
+		m->data = makeStringInfo();
+		appendBinaryStringInfo(m->data, msg->data, msg->len);
+	}
 	conns[i].queued = lappend(conns[i].queued, m);
 	MemoryContextSwitchTo(old);
 	if (conns[i].state == CONN_READY)
@@ -313,20 +357,32 @@ conn_send_queued(int i, ZkTransportAnswer answer, void *arg)
 		const char *values[1];
 		int			lengths[1];
 
-		values[0] = m->data->data;
-		lengths[0] = m->data->len;
-		if (!PQsendQueryPrepared(conns[i].conn, "zkpg_peer_message", 1,
-								 values, lengths, formats, 1) ||
-			!PQpipelineSync(conns[i].conn))
+		bool		sent = true;
+
+		if (m->sql_before)
+			sent = PQsendQueryParams(conns[i].conn, m->sql_before, 0, NULL, NULL, NULL, NULL, 0);
+		if (sent && m->has_call)
+		{
+			values[0] = m->data->data;
+			lengths[0] = m->data->len;
+			sent = PQsendQueryPrepared(conns[i].conn, "zkpg_peer_message", 1,
+									   values, lengths, formats, 1);
+		}
+		if (sent && m->sql_after)
+			sent = PQsendQueryParams(conns[i].conn, m->sql_after, 0, NULL, NULL, NULL, NULL, 0);
+		if (!sent || !PQpipelineSync(conns[i].conn))
 		{
 			MemoryContextSwitchTo(old);
 			conn_drop(i, PQerrorMessage(conns[i].conn), answer, arg);
 			return;
 		}
 		conns[i].queued = list_delete_first(conns[i].queued);
-		pfree(m->data->data);
-		pfree(m->data);
-		m->data = NULL;
+		if (m->data)
+		{
+			pfree(m->data->data);
+			pfree(m->data);
+			m->data = NULL;
+		}
 		m->sent_at = GetCurrentTimestamp();
 		conns[i].in_flight = lappend(conns[i].in_flight, m);
 	}
@@ -367,7 +423,9 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 		switch (PQresultStatus(res))
 		{
 			case PGRES_TUPLES_OK:
-				if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) && m->answer == NULL)
+				if (m->answer != NULL || PQntuples(res) == 0)
+					break;
+				if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 				{
 					old = MemoryContextSwitchTo(transport_cxt);
 					m->answer = makeStringInfo();
@@ -379,7 +437,7 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 					m->failed = true;
 				break;
 			case PGRES_COMMAND_OK:
-				/* the PREPARE */
+				/* the PREPARE of the call, or wrapping SQL */
 				break;
 			case PGRES_PIPELINE_SYNC:
 				conns[i].in_flight = list_delete_first(conns[i].in_flight);
@@ -393,8 +451,21 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 						return;
 					}
 				}
-				else if (m->failed || m->answer == NULL)
+				else if (m->failed || (m->answer == NULL && m->has_call))
+				{
+					bool		wrapped = (m->sql_before || m->sql_after);
+
 					answer(i, m->tag, NULL, 0, arg);
+					if (wrapped)
+					{
+						PQclear(res);
+						message_free(m);
+						conn_drop(i, "a wrapped peer call failed", answer, arg);
+						return;
+					}
+				}
+				else if (m->answer == NULL)
+					answer(i, m->tag, "", 0, arg);
 				else
 					answer(i, m->tag, m->answer->data, m->answer->len, arg);
 				message_free(m);

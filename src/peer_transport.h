@@ -24,6 +24,8 @@ typedef void (*ZkTransportAnswer) (int peer, int64 tag, const char *data, int le
 /* called by the peer worker */
 extern void ZkTransportInit(const ZkQuorumConfig *config);
 extern bool ZkTransportSend(int peer, StringInfo msg, int64 tag, bool replaceable);
+extern bool ZkTransportSendWrapped(int peer, StringInfo msg, int64 tag,
+								   const char *sql_before, const char *sql_after);
 extern void ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg);
 extern bool ZkTransportConnected(int peer);
 extern int	ZkTransportPending(int peer);

@@ -32,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -79,6 +80,8 @@ static uint64 inbox_seen[ZK_MAX_PEERS];
 
 static void ensemble_main(void) pg_attribute_noreturn();
 static void ensemble_look(void);
+static void two_phase_look(void);
+static void check_two_phase_config(void);
 static void load_position(void);
 
 static void
@@ -201,7 +204,7 @@ peer_close_owned_sessions(void)
  */
 ZkZxid
 ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
-				   ZkProposeHook propose, void *arg)
+				   ZkProposeHook propose, void *arg, bool log_here)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	int			n = list_length(requests);
@@ -240,7 +243,8 @@ ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
 	{
 		if (propose)
 			propose(ntxns, zxids, txns, arg);
-		ZkLogAppend(ntxns, zxids, txns);
+		if (log_here)
+			ZkLogAppend(ntxns, zxids, txns);
 	}
 
 	PopActiveSnapshot();
@@ -249,7 +253,8 @@ ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
 
 	if (ntxns == 0)
 		return 0;
-	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) zxids[ntxns - 1]);
+	if (log_here)
+		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) zxids[ntxns - 1]);
 	return zxids[ntxns - 1];
 }
 
@@ -262,7 +267,7 @@ peer_process_batch(List *requests)
 	/* never let the counter wrap into the next epoch */
 	if (zxid_counter > UINT32_MAX - (uint32) list_length(requests) - 1)
 		peer_new_epoch();
-	last = ZkPeerProcessBatch(requests, current_epoch, &zxid_counter, NULL, NULL);
+	last = ZkPeerProcessBatch(requests, current_epoch, &zxid_counter, NULL, NULL, true);
 	if (last != 0)
 	{
 		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) last);
@@ -443,6 +448,7 @@ ZkPeerStaleSessionCloses(void)
 void
 ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch)
 {
+	my_note.replication = (int8) zk_replication;
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->my_notification = my_note;
 	ZkShmem->have_notification = true;
@@ -465,12 +471,45 @@ ZkPeerSend(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m)
 
 	m->type = type;
 	m->note = my_note;
+	m->note.replication = (int8) zk_replication;
 	initStringInfo(&buf);
 	ZkEncodePeerMessage(&buf, m);
 	sent = ZkTransportSend(peer, &buf, (int64) type | (value << 8),
 						   type == ZK_MSG_NOTIFICATION);
 	pfree(buf.data);
 	return sent;
+}
+
+/*
+ * The same, with SQL around the call in one pipeline sync (2PC, 3PC:
+ * BEGIN ... PREPARE TRANSACTION, COMMIT PREPARED ...).
+ */
+bool
+ZkPeerSendWrapped(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
+				  const char *sql_before, const char *sql_after)
+{
+	StringInfoData buf;
+	bool		sent;
+
+	m->type = type;
+	m->note = my_note;
+	m->note.replication = (int8) zk_replication;
+	initStringInfo(&buf);
+	ZkEncodePeerMessage(&buf, m);
+	sent = ZkTransportSendWrapped(peer, &buf, (int64) type | (value << 8),
+								  sql_before, sql_after);
+	pfree(buf.data);
+	return sent;
+}
+
+/*
+ * An SQL statement alone; its answer comes back from ZkPeerWait as type
+ * ZK_MSG_SQL with the first column of its first row in text ("" if none).
+ */
+bool
+ZkPeerSendSql(int peer, int64 value, const char *sql)
+{
+	return ZkTransportSendWrapped(peer, NULL, (int64) ZK_MSG_SQL | (value << 8), sql, NULL);
 }
 
 /* an answer to one of our messages, or the news that it failed */
@@ -483,6 +522,14 @@ collect_answer(int peer, int64 tag, const char *data, int len, void *arg)
 	r->peer = peer;
 	r->type = (ZkPeerMsgType) (tag & 0xFF);
 	r->value = tag >> 8;
+	if (r->type == ZK_MSG_SQL)
+	{
+		r->answered = (data != NULL);
+		if (data != NULL)
+			r->text = pnstrdup(data, len);
+		*received = lappend(*received, r);
+		return;
+	}
 	if (data != NULL)
 	{
 		const char *reason = ZkDecodePeerAnswer(data, len, &r->answer);
@@ -498,6 +545,11 @@ collect_answer(int peer, int64 tag, const char *data, int len, void *arg)
 	if (r->answered)
 	{
 		LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+		if (r->answer.note.replication != zk_replication && ZkShmem->mode_mismatch_from == 0)
+		{
+			ZkShmem->mode_mismatch_from = r->answer.note.from;
+			ZkShmem->mode_mismatch_mode = r->answer.note.replication;
+		}
 		ZkShmem->peer_status[peer].heard = true;
 		ZkShmem->peer_status[peer].state = r->answer.note.state;
 		ZkShmem->peer_status[peer].leader = r->answer.note.vote.leader;
@@ -518,6 +570,8 @@ ZkPeerWait(long timeout_ms)
 {
 	List	   *received = NIL;
 	int			i;
+	int			mismatch_from;
+	int8		mismatch_mode;
 
 	ZkTransportWait(timeout_ms, collect_answer, &received);
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
@@ -536,7 +590,19 @@ ZkPeerWait(long timeout_ms)
 			received = lappend(received, r);
 		}
 	}
+	mismatch_from = ZkShmem->mode_mismatch_from;
+	mismatch_mode = ZkShmem->mode_mismatch_mode;
 	LWLockRelease(ZkShmem->state_lock);
+	if (mismatch_from != 0)
+	{
+		ereport(LOG,
+				(errmsg("zkpg server %d uses zkpg.replication = \"%s\", server %d uses \"%s\"",
+						mismatch_from, ZkReplicationName(mismatch_mode), zk_myid,
+						ZkReplicationName(zk_replication)),
+				 errdetail("Every peer of an ensemble must use the same replication; this server will not serve requests."),
+				 errhint("Set the same zkpg.replication on every peer and restart them.")));
+		ZkPeerStop();
+	}
 	ZkWorkerCheckSignals();
 	return received;
 }
@@ -637,6 +703,77 @@ ensemble_look(void)
 					(long long) logicalclock)));
 }
 
+/*
+ * The comparison modes need prepared transactions, and every participant
+ * votes: observers have no place in them.
+ */
+static void
+check_two_phase_config(void)
+{
+	int			i;
+
+	if (max_prepared_xacts == 0)
+	{
+		ereport(LOG,
+				(errmsg("zkpg.replication = \"%s\" needs prepared transactions, but max_prepared_transactions is 0",
+						ZkReplicationName(zk_replication)),
+				 errdetail("This server will not serve requests."),
+				 errhint("Set max_prepared_transactions to at least 2 on every peer and restart the server.")));
+		ZkPeerStop();
+	}
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (ZkQuorum.peers[i].observer)
+		{
+			ereport(LOG,
+					(errmsg("zkpg.replication = \"%s\" does not support observers (server %d)",
+							ZkReplicationName(zk_replication), ZkQuorum.peers[i].id),
+					 errdetail("Every peer is a participant in two- and three-phase commit; this server will not serve requests."),
+					 errhint("Remove \":observer\" from zkpg.servers, or use zkpg.replication = 'zab'.")));
+			ZkPeerStop();
+		}
+}
+
+/*
+ * 2PC and 3PC have no election: the participant with the lowest id
+ * coordinates, always (the notes' model, single point of failure
+ * included); the others follow it as learners follow a leader.
+ */
+static void
+two_phase_look(void)
+{
+	int			coordinator = ZkQuorum.peers[0].id;
+	int			i;
+
+	for (i = 1; i < ZkQuorum.npeers; i++)
+		coordinator = Min(coordinator, ZkQuorum.peers[i].id);
+	load_position();
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->synced_epoch = 0;
+	LWLockRelease(ZkShmem->state_lock);
+	memset(&election, 0, sizeof(election));
+	election.decided = true;
+	election.leader = coordinator;
+	election.result = coordinator == zk_myid ? ZK_STATE_LEADING : ZK_STATE_FOLLOWING;
+	my_note.state = election.result;
+	my_note.vote.leader = coordinator;
+	my_note.vote.zxid = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
+	my_note.vote.peer_epoch = current_epoch;
+	ZkPeerPublish(election.result, false, coordinator, current_epoch);
+}
+
+/* stay idle and never serve: a configuration the operator must fix */
+void
+ZkPeerStop(void)
+{
+	peer_set_state(ZK_STATE_STARTING, false);
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		ZkWorkerCheckSignals();
+	}
+}
+
 static void
 ensemble_main(void)
 {
@@ -669,7 +806,10 @@ ensemble_main(void)
 
 	for (;;)
 	{
-		ensemble_look();
+		if (zk_replication == ZK_REPLICATION_ZAB)
+			ensemble_look();
+		else
+			two_phase_look();
 		if (election.result == ZK_STATE_LEADING)
 			ZkLead(&election);
 		else
@@ -704,28 +844,10 @@ ZkQuorumPeerMain(Datum arg)
 					 errdetail("zkpg.servers = \"%s\", zkpg.myid = %d; this server will not serve requests.",
 							   zk_servers, zk_myid),
 					 errhint("Fix the configuration and restart the server.")));
-			for (;;)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
-				ZkWorkerCheckSignals();
-			}
+			ZkPeerStop();
 		}
-		/* the comparison modes are not built yet: never pass ZAB off as them */
-		if (zk_replication != ZK_REPLICATION_ZAB)
-		{
-			ereport(LOG,
-					(errmsg("zkpg.replication = \"%s\" is not available in this version of zkpg",
-							zk_replication == ZK_REPLICATION_2PC ? "2pc" : "3pc"),
-					 errdetail("Only \"zab\" replication is implemented; this server will not serve requests."),
-					 errhint("Set zkpg.replication = 'zab' and restart the server.")));
-			for (;;)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
-				ZkWorkerCheckSignals();
-			}
-		}
+		if (ZkQuorum.my_index >= 0 && zk_replication != ZK_REPLICATION_ZAB)
+			check_two_phase_config();
 		if (ZkQuorum.my_index >= 0)
 			ensemble_main();
 	}

@@ -28,7 +28,11 @@ typedef struct ZkReceived
 	bool		answered;		/* false: the call failed or was lost */
 	bool		inbox;			/* a notification the peer sent us */
 	ZkPeerAnswer answer;
+	char	   *text;			/* ZK_MSG_SQL: the first column of the answer */
 } ZkReceived;
+
+/* the tag type of an SQL message (ZkPeerSendSql): not a peer message */
+#define ZK_MSG_SQL ((ZkPeerMsgType) 100)
 
 /* sees a batch's txns before they are logged locally */
 typedef void (*ZkProposeHook) (int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
@@ -38,10 +42,14 @@ extern ZkQuorumConfig ZkQuorum;
 /* quorum_peer.c */
 extern void ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch);
 extern bool ZkPeerSend(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m);
+extern bool ZkPeerSendWrapped(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
+							  const char *sql_before, const char *sql_after);
+extern bool ZkPeerSendSql(int peer, int64 value, const char *sql);
 extern List *ZkPeerWait(long timeout_ms);
 extern void ZkPeerResetConnections(void);
+extern void ZkPeerStop(void) pg_attribute_noreturn();
 extern ZkZxid ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
-								 ZkProposeHook propose, void *arg);
+								 ZkProposeHook propose, void *arg, bool log_here);
 extern List *ZkPeerHousekeeping(void);
 extern List *ZkPeerStaleSessionCloses(void);
 extern void ZkPeerPurgeLog(ZkZxid bound);

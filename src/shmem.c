@@ -127,9 +127,10 @@ ZkServerStateName(ZkServerState state)
 		case ZK_STATE_LOOKING:
 			return "looking";
 		case ZK_STATE_FOLLOWING:
-			return "following";
+			/* 2PC and 3PC run the same roles under their own names */
+			return zk_replication == ZK_REPLICATION_ZAB ? "following" : "participating";
 		case ZK_STATE_LEADING:
-			return "leading";
+			return zk_replication == ZK_REPLICATION_ZAB ? "leading" : "coordinating";
 		case ZK_STATE_OBSERVING:
 			return "observing";
 	}

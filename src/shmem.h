@@ -63,6 +63,7 @@ typedef struct ZkNotification
 {
 	int32		from;
 	ZkServerState state;
+	int8		replication;	/* the sender's zkpg.replication */
 	int64		election_epoch; /* the sender's logical clock */
 	ZkVote		vote;
 } ZkNotification;
@@ -191,6 +192,16 @@ typedef struct ZkShared
 	uint64		sync_answered;
 	ZkZxid		sync_zxid;
 	ConditionVariable sync_cv;
+
+	/*
+	 * 2PC and 3PC (state_lock): a peer whose zkpg.replication differs
+	 * from ours (its id; 0: none), and, at a 3PC participant, the batch it
+	 * promised at CanCommit (its last zxid) and when.
+	 */
+	int			mode_mismatch_from;
+	int8		mode_mismatch_mode;
+	ZkZxid		promised_zxid;
+	TimestampTz promised_at;
 
 	/* written by one process each, read by all */
 	pg_atomic_uint64 last_logged_zxid;

@@ -68,7 +68,6 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 	int			outstanding = 0;
 	int			sessions = 0;
 	int			i;
-	static const char *const replication[] = {"zab", "2pc", "3pc"};
 
 	require_shmem();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -99,7 +98,7 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 	SpinLockRelease(&ZkShmem->stats_mutex);
 
 	values[0] = Int32GetDatum(zk_myid);
-	values[1] = CStringGetTextDatum(replication[zk_replication]);
+	values[1] = CStringGetTextDatum(ZkReplicationName(zk_replication));
 	values[2] = CStringGetTextDatum(ZkServerStateName(state));
 	values[3] = Int32GetDatum(leader);
 	nulls[3] = (leader < 0);

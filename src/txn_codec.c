@@ -537,7 +537,7 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 
 /*
  * Peer messages: 'P' u8 version, u8 type, the sender's notification
- * (i32 from, i8 state, i64 election epoch, i32 leader, i64 zxid, i64 peer
+ * (i32 from, i8 state, i8 replication, i64 election epoch, i32 leader, i64 zxid, i64 peer
  * epoch), i64 epoch, then by type:
  *
  *	APPEND:   i64 prev zxid, i64 committed, u8 flags, i32 n,
@@ -545,6 +545,7 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
  *	REQUESTS: i32 n, n x (i32 len, bytes)
  *	PING:	  i32 n, n x i64 session
  *	NEWLEADER: i64 the zxid the learner's log must end at
+ *	CANCOMMIT: i64 prev zxid, i64 the batch's last zxid
  *	SYNC, LEADERINFO, SNAP, NOTIFICATION: nothing more.
  *
  * An answer: 'A' u8 version, the answering server's notification, u8 ok,
@@ -561,6 +562,7 @@ put_notification(StringInfo buf, const ZkNotification *n)
 {
 	put_i32(buf, n->from);
 	put_i8(buf, (int8) n->state);
+	put_i8(buf, n->replication);
 	put_i64(buf, n->election_epoch);
 	put_i32(buf, n->vote.leader);
 	put_i64(buf, n->vote.zxid);
@@ -574,6 +576,7 @@ get_notification(Reader *r, ZkNotification *n)
 
 	n->from = get_i32(r);
 	state = get_i8(r);
+	n->replication = get_i8(r);
 	n->election_epoch = get_i64(r);
 	n->vote.leader = get_i32(r);
 	n->vote.zxid = get_i64(r);
@@ -585,6 +588,8 @@ get_notification(Reader *r, ZkNotification *n)
 	else if (state != ZK_STATE_LOOKING && state != ZK_STATE_FOLLOWING &&
 			 state != ZK_STATE_LEADING && state != ZK_STATE_OBSERVING)
 		r->error = "server state out of range";
+	else if (n->replication < ZK_REPLICATION_ZAB || n->replication > ZK_REPLICATION_3PC)
+		r->error = "replication mode out of range";
 	else if (n->vote.leader < -1 || n->vote.leader > 255 || n->election_epoch < 0 ||
 			 n->vote.zxid < 0 || n->vote.peer_epoch < 0)
 		r->error = "vote fields out of range";
@@ -627,6 +632,10 @@ ZkEncodePeerMessage(StringInfo buf, const ZkPeerMessage *m)
 		case ZK_MSG_NEWLEADER:
 			put_i64(buf, m->prev_zxid);
 			break;
+		case ZK_MSG_CANCOMMIT:
+			put_i64(buf, m->prev_zxid);
+			put_i64(buf, m->committed);
+			break;
 		default:
 			break;
 	}
@@ -668,7 +677,7 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 	if (get_i8(&r) != PEER_MAGIC || get_i8(&r) != CODEC_VERSION)
 		return r.error ? r.error : "not a zkpg peer message of a known version";
 	type = get_i8(&r);
-	if (!r.error && (type < ZK_MSG_NOTIFICATION || type > ZK_MSG_SNAP))
+	if (!r.error && (type < ZK_MSG_NOTIFICATION || type > ZK_MSG_CANCOMMIT))
 		return "unknown peer message type";
 	m->type = (ZkPeerMsgType) type;
 	get_notification(&r, &m->note);
@@ -685,7 +694,7 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 			m->n = get_i32(&r);
 			if (r.error)
 				break;
-			if (m->prev_zxid < 0 || m->committed < 0 || (m->flags & ~ZK_APPEND_TRUNC) != 0)
+			if (m->prev_zxid < 0 || m->committed < 0 || (m->flags & ~ZK_APPEND_FLAGS) != 0)
 				r.error = "append header out of range";
 			else if (m->n < 0 || m->n > MAX_PEER_ITEMS)
 				r.error = "item count out of range";
@@ -731,6 +740,13 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 			m->prev_zxid = get_i64(&r);
 			if (!r.error && m->prev_zxid < 0)
 				r.error = "newleader zxid out of range";
+			break;
+		case ZK_MSG_CANCOMMIT:
+			m->prev_zxid = get_i64(&r);
+			m->committed = get_i64(&r);
+			if (!r.error && (m->prev_zxid < 0 || m->committed <= m->prev_zxid ||
+							 ZK_ZXID_EPOCH(m->committed) > m->epoch))
+				r.error = "cancommit batch out of range";
 			break;
 		default:
 			break;

@@ -35,17 +35,23 @@ typedef enum ZkPeerMsgType
 	ZK_MSG_APPEND,				/* leader -> learner: DIFF, TRUNC, PROPOSAL,
 								 * COMMIT */
 	ZK_MSG_NEWLEADER,			/* leader -> learner: synced, take the epoch */
-	ZK_MSG_SNAP					/* leader -> learner: copy my tree */
+	ZK_MSG_SNAP,				/* leader -> learner: copy my tree */
+	ZK_MSG_CANCOMMIT			/* 3PC coordinator -> participant: can you
+								 * take the batch (prev_zxid, committed]? */
 } ZkPeerMsgType;
 
 #define ZK_APPEND_TRUNC 0x01	/* drop logged txns after prev_zxid first */
+#define ZK_APPEND_PREPARE 0x02	/* 2PC/3PC: in a transaction the sender
+								 * PREPAREs: the vote */
+#define ZK_APPEND_DECIDED 0x04	/* 2PC/3PC: sent after COMMIT PREPARED */
+#define ZK_APPEND_FLAGS (ZK_APPEND_TRUNC | ZK_APPEND_PREPARE | ZK_APPEND_DECIDED)
 
 typedef struct ZkPeerMessage
 {
 	ZkPeerMsgType type;
 	ZkNotification note;		/* the sender's; note.from is the sender */
 	int64		epoch;			/* the epoch this message belongs to */
-	/* APPEND; NEWLEADER: where the learner's log must end */
+	/* APPEND, CANCOMMIT; NEWLEADER: where the learner's log must end */
 	ZkZxid		prev_zxid;		/* the txns follow this one */
 	ZkZxid		committed;		/* everything up to here is committed */
 	int			flags;

@@ -29,9 +29,6 @@
 #include "txnlog.h"
 #include "zkpg.h"
 
-/* the advisory lock key of the log: "zkpg" */
-#define ZK_LOG_LOCK_KEY 2053861479
-
 static SPIPlanPtr plan_append = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_get_state = NULL;

@@ -24,6 +24,9 @@ typedef struct ZkLoggedTxn
 	int			len;
 } ZkLoggedTxn;
 
+/* the advisory lock key of the log: "zkpg" */
+#define ZK_LOG_LOCK_KEY 2053861479
+
 #define ZK_STATE_ACCEPTED_EPOCH "accepted_epoch"
 #define ZK_STATE_CURRENT_EPOCH	"current_epoch"
 #define ZK_STATE_ACCEPTED_LEADER "accepted_leader"	/* who proposed it */

@@ -49,6 +49,14 @@ static const struct config_enum_entry replication_options[] = {
 	{NULL, 0, false}
 };
 
+const char *
+ZkReplicationName(int replication)
+{
+	if (replication >= ZK_REPLICATION_ZAB && replication <= ZK_REPLICATION_3PC)
+		return replication_options[replication].name;
+	return "unknown";
+}
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 

@@ -185,6 +185,7 @@ extern int	zk_replication;
 #define ZK_REPLICATION_ZAB	0
 #define ZK_REPLICATION_2PC	1
 #define ZK_REPLICATION_3PC	2
+extern const char *ZkReplicationName(int replication);
 extern int	zk_max_watches;
 extern int	zk_container_check_ms;
 extern int	zk_log_retain;
