@@ -147,7 +147,11 @@ BEGIN
 END
 $$;
 -- the status view is for everybody
-SELECT myid, replication, state FROM zkpg.status;
+SELECT replication = current_setting('zkpg.replication') AS shows_replication,
+       (myid = 0 AND state = 'standalone') OR
+       (myid > 0 AND state IN ('leading', 'following', 'coordinating', 'participating'))
+       AS serving_state
+  FROM zkpg.status;
 -- the tree is intact
 SELECT zk_count_children('/security');
 SELECT convert_from(data, 'UTF8') AS data FROM zk_get('/security/user');

@@ -87,7 +87,8 @@ SELECT zk_test_wait($$SELECT count(*) = 0 FROM zkpg.sessions$$) AS earlier_sessi
 SELECT zk_session_id() AS sid \gset
 SELECT :sid <> 0 AS nonzero, zk_session_id() = :sid AS stable,
        (:sid >> 56) = (SELECT myid FROM zkpg.status) AS myid_in_top_byte;
-SELECT owner_id, timeout_ms = zk_session_timeout() AS timeout_ms_matches,
+SELECT owner_id = current_setting('zkpg.myid')::int AS owned_here,
+       timeout_ms = zk_session_timeout() AS timeout_ms_matches,
        backend_pid = pg_backend_pid() AS this_backend, ephemeral_count
   FROM zkpg.sessions WHERE session_id = :sid;
 SELECT (SELECT session_count FROM zkpg.status) = (SELECT count(*) FROM zkpg.sessions)
