@@ -321,7 +321,7 @@ ZkLearn(ZkElection *election)
 			if (serving)
 				ZkPeerPurgeLog(PG_INT64_MAX);
 			/* 3PC: a participant's timeouts run whatever the coordinator does */
-			ZkTwoPhaseParticipantTick();
+			ZkTwoPhaseParticipantTick(election->leader);
 			send_ping();
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}

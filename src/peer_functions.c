@@ -442,6 +442,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	int			i;
 	int			from = -1;
+	bool		mismatch;
 
 	check_peer_privilege();
 	if (ZkShmem == NULL)
@@ -472,9 +473,14 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg peer message from server %d, which is not a peer of server %d",
 						m.note.from, zk_myid)));
-	if (m.note.replication != zk_replication)
+	/*
+	 * A peer of another replication mode: both peer workers stop with a
+	 * clear message, this one from the flag, the sender from our answer,
+	 * which carries our mode.
+	 */
+	mismatch = (m.note.replication != zk_replication);
+	if (mismatch)
 	{
-		/* this server's peer worker stops with a clear message */
 		LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 		if (ZkShmem->mode_mismatch_from == 0)
 		{
@@ -482,13 +488,6 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 			ZkShmem->mode_mismatch_mode = m.note.replication;
 		}
 		LWLockRelease(ZkShmem->state_lock);
-		if (ZkShmem->peer_latch)
-			SetLatch(ZkShmem->peer_latch);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("zkpg server %d replicates by %s, server %d by %s",
-						m.note.from, ZkReplicationName(m.note.replication),
-						zk_myid, ZkReplicationName(zk_replication))));
 	}
 
 	if (!callback_registered)
@@ -510,7 +509,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 	LWLockRelease(ZkShmem->state_lock);
 
 	memset(&a, 0, sizeof(a));
-	switch (m.type)
+	switch (mismatch ? ZK_MSG_NOTIFICATION : m.type)
 	{
 		case ZK_MSG_LEADERINFO:
 			on_leaderinfo(&m, &a);
@@ -541,7 +540,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 			a.ok = leading_epoch(m.epoch);
 			break;
 		case ZK_MSG_NOTIFICATION:
-			a.ok = true;
+			a.ok = !mismatch;
 			break;
 		case ZK_MSG_CANCOMMIT:
 			on_cancommit(&m, &a);

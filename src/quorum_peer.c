@@ -747,6 +747,27 @@ two_phase_look(void)
 	for (i = 1; i < ZkQuorum.npeers; i++)
 		coordinator = Min(coordinator, ZkQuorum.peers[i].id);
 	load_position();
+	if (coordinator != zk_myid)
+	{
+		/*
+		 * Say LOOKING for two ticks, as an election would: a coordinator
+		 * that still counts us as synced must see that we start over.
+		 */
+		TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 2 * zk_tick_ms);
+		ZkPeerMessage m;
+
+		my_note.state = ZK_STATE_LOOKING;
+		my_note.vote.leader = coordinator;
+		ZkPeerPublish(ZK_STATE_LOOKING, false, -1, current_epoch);
+		for (i = 0; i < ZkQuorum.npeers; i++)
+			if (ZkQuorum.peers[i].id == coordinator)
+			{
+				memset(&m, 0, sizeof(m));
+				(void) ZkPeerSend(i, ZK_MSG_NOTIFICATION, 0, &m);
+			}
+		while (GetCurrentTimestamp() < until)
+			list_free_deep(ZkPeerWait(Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until))));
+	}
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->synced_epoch = 0;
 	LWLockRelease(ZkShmem->state_lock);

@@ -56,6 +56,7 @@
 
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -414,7 +415,7 @@ ZkTwoPhaseResolve(int peer, const char *gids)
  * has not come within the timeout is committed on its own.
  */
 void
-ZkTwoPhaseParticipantTick(void)
+ZkTwoPhaseParticipantTick(int coordinator)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	TimestampTz now = GetCurrentTimestamp();
@@ -439,22 +440,30 @@ ZkTwoPhaseParticipantTick(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	{
-		Oid			types[1] = {INT4OID};
-		Datum		values[1] = {Int32GetDatum((int32) timeout)};
+		/* now() would be a worker's stale statement time: pass the cut-off */
+		Oid			types[1] = {TIMESTAMPTZOID};
+		Datum		values[1] = {TimestampTzGetDatum(TimestampTzPlusMilliseconds(now, -timeout))};
 		uint64		i;
 
 		if (SPI_execute_with_args("SELECT gid FROM pg_prepared_xacts "
 								  "WHERE database = current_database() "
 								  "AND gid ~ '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$' "
-								  "AND prepared < now() - make_interval(secs => $1 / 1000.0) "
+								  "AND prepared < $1 "
 								  "ORDER BY gid",
 								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zkpg: could not read pg_prepared_xacts");
 		for (i = 0; i < SPI_processed; i++)
 		{
-			MemoryContext old = MemoryContextSwitchTo(caller);
+			char	   *gid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			int			from;
+			ZkZxid		last;
+			MemoryContext old;
 
-			gids = lappend(gids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+			/* only batches of the coordinator we follow */
+			if (!ZkTwoPhaseParseGid(gid, &from, &last) || from != coordinator)
+				continue;
+			old = MemoryContextSwitchTo(caller);
+			gids = lappend(gids, pstrdup(gid));
 			MemoryContextSwitchTo(old);
 		}
 	}

@@ -44,7 +44,7 @@ extern bool ZkTwoPhaseListInDoubt(int peer);
 extern void ZkTwoPhaseResolve(int peer, const char *gids);
 
 /* participant */
-extern void ZkTwoPhaseParticipantTick(void);
+extern void ZkTwoPhaseParticipantTick(int coordinator);
 
 /* both */
 extern void ZkTwoPhaseGid(char *gid, int coordinator, ZkZxid last);

@@ -486,7 +486,7 @@ sub wait_serving
 {
 	my ($node) = @_;
 	return $node->poll_query_until($dbname,
-		"SELECT state IN ('leading','following','observing') FROM zkpg.status, "
+		"SELECT state IN ('leading','following','observing','coordinating','participating') FROM zkpg.status, "
 		  . "(SELECT zk_sync('/')) s");
 }
 

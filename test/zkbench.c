@@ -168,6 +168,9 @@ static const char *prefix = "/zkbench";
 static int	nthreads = 0;
 static bool csv_output = false;
 static bool do_cleanup = false;
+static int	timeline_ms = 0;
+static uint64_t timeline_ok = 0;	/* updated atomically by the workers */
+static uint64_t timeline_failed = 0;
 
 static char run_path[RUN_PATH_LEN];
 static char *payload;
@@ -218,6 +221,7 @@ static void errors_merge(ErrorTable *dst, const ErrorTable *src);
 static void format_errors(const ErrorTable *t, char *buf, size_t len,
 						  const char *sep, const char *kv);
 static void report(Worker *workers);
+static void print_timeline(void);
 static bool cleanup_run(void);
 
 
@@ -244,6 +248,8 @@ usage(FILE *out)
 			"                    duration_s,ops,errors,ops_per_s,p50_ms,p90_ms,p99_ms,\n"
 			"                    max_ms,mean_ms,error_detail\n"
 			"  --cleanup         delete the run's nodes afterwards\n"
+			"  --timeline MS     also print, every MS milliseconds of the timed run, a line\n"
+			"                    timeline,ELAPSED_MS,OK,FAILED (operations completed in it)\n"
 			"  -h, --help        show this help\n");
 }
 
@@ -584,9 +590,13 @@ record_answer(Worker *w, Client *c, const PGresult *res, const char *code)
 	{
 		w->ok[op->kind]++;
 		hist_add(&w->hist[op->kind], (now - op->send_ns) / 1000);
+		if (timeline_ms > 0)
+			__atomic_fetch_add(&timeline_ok, 1, __ATOMIC_RELAXED);
 	}
 	else
 	{
+		if (timeline_ms > 0)
+			__atomic_fetch_add(&timeline_failed, 1, __ATOMIC_RELAXED);
 		w->failed++;
 		errors_add(&w->errors, code,
 				   res != NULL ? result_message(res) : NULL, 1);
@@ -1043,6 +1053,42 @@ cleanup_run(void)
 	return ok && failures == 0;
 }
 
+/*
+ * Operations completed (and failed) in each interval of the timed run, as
+ * they happen: the shape of throughput around a failure.
+ */
+static void
+print_timeline(void)
+{
+	uint64_t	prev_ok = 0;
+	uint64_t	prev_failed = 0;
+	uint64_t	next = t_start_ns + (uint64_t) timeline_ms * 1000000;
+
+	while (next <= t_end_ns)
+	{
+		uint64_t	now = now_ns();
+		uint64_t	ok;
+		uint64_t	failed;
+
+		if (now < next)
+		{
+			struct timespec ts = {(time_t) ((next - now) / 1000000000),
+			(long) ((next - now) % 1000000000)};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		ok = __atomic_load_n(&timeline_ok, __ATOMIC_RELAXED);
+		failed = __atomic_load_n(&timeline_failed, __ATOMIC_RELAXED);
+		printf("timeline,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+			   (next - t_start_ns) / 1000000, ok - prev_ok, failed - prev_failed);
+		fflush(stdout);
+		prev_ok = ok;
+		prev_failed = failed;
+		next += (uint64_t) timeline_ms * 1000000;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1050,6 +1096,7 @@ main(int argc, char **argv)
 		{"warmup", required_argument, NULL, 1},
 		{"csv", no_argument, NULL, 2},
 		{"cleanup", no_argument, NULL, 3},
+		{"timeline", required_argument, NULL, 4},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -1106,6 +1153,9 @@ main(int argc, char **argv)
 				break;
 			case 3:
 				do_cleanup = true;
+				break;
+			case 4:
+				timeline_ms = parse_int(optarg, "--timeline", 10, 60000);
 				break;
 			case 'h':
 				usage(stdout);
@@ -1192,6 +1242,8 @@ main(int argc, char **argv)
 	}
 	pthread_barrier_wait(&start_barrier);
 
+	if (timeline_ms > 0 && !abort_run)
+		print_timeline();
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(workers[t].thread, NULL);
 

@@ -1,0 +1,333 @@
+#!/bin/bash
+#
+# run_comparison_bench.sh
+#	  The comparison of zkpg.replication = zab, 2pc and 3pc on a three-peer
+#	  ensemble of this machine, the same workloads in each mode:
+#
+#	  1. creates: throughput and latency at 1, 8 and 32 clients, and
+#		 pipelined (8 connections x 32 in flight);
+#	  2. a follower/participant killed with kill -9 under load: writes/s
+#		 over time, then it restarts;
+#	  3. the leader/coordinator killed under load: writes/s over time, the
+#		 time until a write succeeds again (it is restarted after
+#		 --down seconds: 2PC and 3PC have no one else to take over), the
+#		 in-doubt prepared transactions on the survivors and how long they
+#		 hold the participant's log lock, and whether the survivors' trees
+#		 disagree meanwhile;
+#	  4. a partition that isolates one participant after it pre-committed
+#		 (its log write waits for a table lock the script holds, the
+#		 network to it is cut -- NetSplit relays, stopped with SIGSTOP --
+#		 then the lock goes): does the isolated peer's tree diverge?
+#
+# Writes CSV files and a plot (gnuplot, installed with apt when missing and
+# run as root) into --out (default docs/comparison), and prints a Markdown
+# summary.  docs/replication-comparison.md explains a run of it.
+#
+# Usage:
+#	  test/bench/run_comparison_bench.sh [-T SECONDS] [--down SECONDS]
+#		  [--modes "zab 2pc 3pc"] [--out DIR] [--port BASE] [--keep]
+#
+# IDENTIFICATION
+#	  test/bench/run_comparison_bench.sh
+#
+
+set -euo pipefail
+
+BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+DURATION=8
+DOWN=3
+MODES="zab 2pc 3pc"
+BASE=5661
+TICK=100
+KEEP=0
+here=$(cd "$(dirname "$0")/../.." && pwd)
+OUT="$here/docs/comparison"
+while [ $# -gt 0 ]; do
+	case "$1" in
+		-T) DURATION=$2; shift 2 ;;
+		--down) DOWN=$2; shift 2 ;;
+		--modes) MODES=$2; shift 2 ;;
+		--out) OUT=$2; shift 2 ;;
+		--port) BASE=$2; shift 2 ;;
+		--keep) KEEP=1; shift ;;
+		*) sed -n '3,/^# IDENTIFICATION/p' "$0" | sed -e '$d' -e 's/^#[ \t]\{0,1\}//'; exit 1 ;;
+	esac
+done
+
+# shellcheck source=ensemble.sh
+. "$here/test/bench/ensemble.sh"
+make -s -C "$here" test/zkbench >/dev/null
+if ! command -v gnuplot >/dev/null && [ "$(id -u)" = 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null
+fi
+mkdir -p "$OUT"
+[ "$(id -u)" = 0 ] && chown postgres "$OUT"
+LOG_LOCK_KEY=2053861479
+relay_pids=()
+
+cleanup()
+{
+	local p
+	for p in "${relay_pids[@]}"; do kill -CONT -- "-$p" 2>/dev/null || true; kill -KILL -- "-$p" 2>/dev/null || true; done
+	[ -n "${work:-}" ] && ens_stop_all
+	[ "$KEEP" = 1 ] || { [ -n "${work:-}" ] && rm -rf "$work"; }
+	return 0
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk "BEGIN { printf \"%.2f\", $2 - $1 }"; }
+
+# the coordinator/leader once every given peer serves
+leader_of()
+{
+	local i l
+	for _ in $(seq 1 600); do
+		l=""
+		for i in "$@"; do
+			l=$(q "$i" "SET zkpg.request_timeout = 1000; SELECT leader_id FROM zkpg.status, (SELECT zk_sync('/')) s") || continue 2
+			[ -n "$l" ] && [ "$l" != -1 ] || continue 2
+		done
+		echo "$l"
+		return 0
+	done
+	return 1
+}
+
+# a three-peer ensemble of this mode; with relays, peer i reaches peer j
+# through a NetSplit relay of its own (cut_peer cuts every relay of a peer)
+declare -A relay
+setup_mode()
+{
+	local mode=$1 relays=${2:-0} i j rport servers
+	ens_setup "zkpg-cmp-$mode"
+	for i in 1 2 3; do
+		cat >> "$work/peer$i/postgresql.conf" <<CONF
+zkpg.replication = '$mode'
+max_prepared_transactions = 64
+zkpg.sync_limit = 30
+CONF
+		if [ "$relays" = 1 ]; then
+			servers=""
+			for j in 1 2 3; do
+				rport=$(port "$j")
+				if [ "$i" != "$j" ]; then
+					rport=$((BASE + 10 + i * 3 + j))
+					relay[$i$j]=$(perl -I "$here/test" -MNetSplit -e \
+						'my $l = NetSplit::start_link(@ARGV); print "$l->{pid}\n";' "$rport" "$(port "$j")")
+					relay_pids+=("${relay[$i$j]}")
+				fi
+				servers="$servers${servers:+,}$j=127.0.0.1:$rport"
+			done
+			echo "zkpg.servers = '$servers'" >> "$work/peer$i/postgresql.conf"
+		fi
+	done
+	for i in 1 2 3; do ens_start "$i"; done
+	for i in 1 2 3; do q "$i" "CREATE EXTENSION zkpg" >/dev/null; done
+	leader_of 1 2 3 >/dev/null
+}
+
+teardown_mode()
+{
+	local p
+	for p in "${relay_pids[@]}"; do kill -CONT -- "-$p" 2>/dev/null || true; kill -KILL -- "-$p" 2>/dev/null || true; done
+	relay_pids=()
+	ens_stop_all
+	[ "$KEEP" = 1 ] || rm -rf "$work"
+	work=""
+}
+
+cut_peer()
+{
+	local v=$1 sig=$2 i
+	for i in 1 2 3; do
+		[ "$i" = "$v" ] && continue
+		kill "-$sig" -- "-${relay[$v$i]}"
+		kill "-$sig" -- "-${relay[$i$v]}"
+	done
+}
+
+restart_peer()
+{
+	for _ in $(seq 1 100); do ens_start "$1" 2>/dev/null && return 0; sleep 0.2; done
+	return 1
+}
+
+kill_peer() { kill -9 "$(head -1 "$work/peer$1/postmaster.pid")"; }
+
+zkbench() { as_pg "$here/test/zkbench" "$@"; }
+
+# --- 1. creates -----------------------------------------------------------------
+throughput()
+{
+	local mode=$1 name c p line
+	for run in "1 1" "8 1" "32 1" "8 32"; do
+		read -r c p <<<"$run"
+		line=$(zkbench -d "$(conn 1)" -d "$(conn 2)" -d "$(conn 3)" -c "$c" -P "$p" \
+			-T "$DURATION" --warmup 1 -p "/tp$c-$p" --csv | tail -1)
+		IFS=, read -r _ _ _ _ _ _ ops errors ops_s p50 _ p99 _ _ _ <<<"$line"
+		name="$c clients"; [ "$p" != 1 ] && name="$c x $p pipelined"
+		echo "$mode,$name,$ops_s,$p50,$p99,$errors" >> "$OUT/creates.csv"
+	done
+}
+
+# --- 2. a follower/participant killed under load ----------------------------
+kill_participant()
+{
+	local mode=$1 l v s
+	l=$(leader_of 1 2 3)
+	v=$(( l % 3 + 1 )); s=$(( v % 3 + 1 ))
+	zkbench -d "$(conn "$l")" -d "$(conn "$s")" -c 16 -T 20 --timeline 250 -p /kp \
+		--csv > "$work/kp.out" 2>/dev/null &
+	local bench=$!
+	sleep 5
+	kill_peer "$v"
+	sleep 8
+	restart_peer "$v"
+	wait "$bench" || true
+	grep '^timeline,' "$work/kp.out" | cut -d, -f2- | sed "s/^/$mode,/" >> "$OUT/timeline_participant_kill.csv"
+}
+
+# --- 3. the leader/coordinator killed under load ------------------------------
+kill_coordinator()
+{
+	local mode=$1 l a b t0 t_restart t_ok in_doubt max_doubt=0 disagree=0 locked=0 held="" d1 d2
+	l=$(leader_of 1 2 3)
+	a=$(( l % 3 + 1 )); b=$(( a % 3 + 1 ))
+	zkbench -d "$(conn "$a")" -d "$(conn "$b")" -c 16 -T 16 --timeline 250 -p /kc \
+		--csv > "$work/kc.out" 2>/dev/null &
+	local bench=$!
+	sleep 4
+	t0=$(now)
+	kill_peer "$l"
+	# while it is down: what the survivors hold in doubt, and their trees
+	while awk "BEGIN { exit !($(now) - $t0 < $DOWN) }"; do
+		in_doubt=$(q "$a" "SELECT count(*) FROM zkpg.in_doubt")
+		in_doubt=$(( in_doubt + $(q "$b" "SELECT count(*) FROM zkpg.in_doubt") ))
+		[ "$in_doubt" -gt "$max_doubt" ] && max_doubt=$in_doubt
+		[ "$(q "$a" "SELECT pg_try_advisory_xact_lock($LOG_LOCK_KEY)")" = f ] && locked=1
+		d1=$(q "$a" "SELECT zkpg.tree_digest()"); d2=$(q "$b" "SELECT zkpg.tree_digest()")
+		[ "$d1" != "$d2" ] && disagree=1
+		sleep 0.1
+	done
+	if [ "$mode" != zab ]; then
+		restart_peer "$l"
+	fi
+	t_restart=$(now)
+	until q "$a" "SET zkpg.request_timeout = 200; SELECT zk_create('/kc-probe-', '', 'persistent_sequential')" >/dev/null; do :; done
+	t_ok=$(now)
+	# the locks go when the last in-doubt batch is resolved
+	if [ "$max_doubt" -gt 0 ]; then
+		until [ "$(q "$a" "SELECT count(*) FROM zkpg.in_doubt")$(q "$b" "SELECT count(*) FROM zkpg.in_doubt")" = 00 ]; do sleep 0.05; done
+		held=$(elapsed "$t0" "$(now)")
+	fi
+	[ "$mode" = zab ] && restart_peer "$l"
+	wait "$bench" || true
+	grep '^timeline,' "$work/kc.out" | cut -d, -f2- | sed "s/^/$mode,/" >> "$OUT/timeline_coordinator_kill.csv"
+	echo "$mode,$(elapsed "$t0" "$t_ok"),$(elapsed "$t_restart" "$t_ok"),$max_doubt,$locked,${held:-0},$disagree" \
+		>> "$OUT/coordinator_kill.csv"
+}
+
+# --- 4. a participant cut off after it pre-committed ---------------------------
+partition()
+{
+	local mode=$1 l v o fifo lockpid result has_v has_l has_o dv dl do_ dv2 dl2 conv
+	setup_mode "$mode" 1
+	l=$(leader_of 1 2 3)
+	v=$(( l % 3 + 1 )); o=$(( v % 3 + 1 ))
+	q "$o" "SELECT zk_create('/before', 'b')" >/dev/null
+	# hold the victim's log write with a table lock, from a psql fed by a fifo
+	fifo="$work/lock.fifo"; mkfifo "$fifo"; chmod 666 "$fifo"
+	as_pg "$BINDIR/psql" -X -q -d "$(conn "$v")" < "$fifo" >/dev/null 2>&1 &
+	lockpid=$!
+	exec 9>"$fifo"
+	echo "BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE;" >&9
+	sleep 0.5
+	(q "$l" "SELECT zk_create('/split', 'x')" > "$work/split.out" 2>&1 || echo failed >> "$work/split.out") &
+	local writer=$!
+	until [ "$(q "$v" "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'zkpg.txnlog'::regclass")" -gt 0 ]; do sleep 0.05; done
+	cut_peer "$v" STOP
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$lockpid" || true
+	wait "$writer" || true
+	result=$(grep -q '/split' "$work/split.out" && echo acknowledged || echo failed)
+	sleep 5		# past every timeout (zkpg.sync_limit = 30 ticks = 3 s)
+	has_v=$(q "$v" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")
+	has_l=$(q "$l" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")
+	has_o=$(q "$o" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")
+	dv=$(q "$v" "SELECT zkpg.tree_digest()"); dl=$(q "$l" "SELECT zkpg.tree_digest()"); do_=$(q "$o" "SELECT zkpg.tree_digest()")
+	cut_peer "$v" CONT
+	conv=no
+	for _ in $(seq 1 200); do
+		dv2=$(q "$v" "SELECT zkpg.tree_digest() FROM (SELECT zk_sync('/')) s" || true)
+		dl2=$(q "$l" "SELECT zkpg.tree_digest() FROM (SELECT zk_sync('/')) s" || true)
+		if [ -n "$dv2" ] && [ "$dv2" = "$dl2" ]; then conv=yes; break; fi
+		sleep 0.1
+	done
+	echo "$mode,$result,$has_l$has_o$has_v,$([ "$dv" = "$dl" ] && echo same || echo different),$([ "$dl" = "$do_" ] && echo same || echo different),$conv,$(q "$v" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")" \
+		>> "$OUT/partition.csv"
+	teardown_mode
+}
+
+echo "mode,run,ops_s,p50_ms,p99_ms,errors" > "$OUT/creates.csv"
+echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_participant_kill.csv"
+echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_coordinator_kill.csv"
+echo "mode,kill_to_first_write_s,restart_to_first_write_s,max_in_doubt,log_lock_held,in_doubt_until_s,survivors_disagreed" > "$OUT/coordinator_kill.csv"
+echo "mode,write,split_on_leader_other_victim,victim_vs_leader_digest,leader_vs_other_digest,converged_after_heal,split_on_victim_after_heal" > "$OUT/partition.csv"
+
+for mode in $MODES; do
+	echo "== $mode" >&2
+	setup_mode "$mode"
+	throughput "$mode"
+	kill_participant "$mode"
+	kill_coordinator "$mode"
+	teardown_mode
+	partition "$mode"
+done
+
+if command -v gnuplot >/dev/null; then
+	as_pg gnuplot <<GP
+set datafile separator ","
+set terminal pngcairo size 1400,900 font ",11"
+set output "$OUT/comparison.png"
+set multiplot layout 2,2 title "zkpg: ZAB vs 2PC vs 3PC, 3 peers on $(nproc) cores"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "creates/s"
+set title "create throughput"
+set key top left
+set xtics nomirror
+plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/creates.csv" using 3:xtic(2) title m
+set title "create latency p50 (ms)"
+set ylabel "ms"
+plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/creates.csv" using 4:xtic(2) title m
+unset style
+set style data lines
+set xlabel "s since start (kill -9 at 5 s, restart at 13 s)"
+set ylabel "writes/s"
+set title "a follower / participant killed"
+set xtics auto
+plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/timeline_participant_kill.csv" using (\$2/1000):(\$3*4) with lines lw 2 title m
+set xlabel "s since start (kill -9 at 4 s; 2PC/3PC coordinator restarted after $DOWN s)"
+set title "the leader / coordinator killed"
+plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/timeline_coordinator_kill.csv" using (\$2/1000):(\$3*4) with lines lw 2 title m
+unset multiplot
+GP
+fi
+
+echo "### creates (3 peers, $(nproc) cores, -T $DURATION)"
+echo "| mode | run | creates/s | p50 ms | p99 ms | errors |"
+echo "|---|---|--:|--:|--:|--:|"
+tail -n +2 "$OUT/creates.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
+echo
+echo "### leader/coordinator killed"
+echo "| mode | kill -> first write (s) | restart -> first write (s) | in doubt (max) | log lock held | in doubt until (s) | survivors' trees disagreed |"
+echo "|---|--:|--:|--:|---|--:|---|"
+tail -n +2 "$OUT/coordinator_kill.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 ? "yes" : "no"), $6, ($7 ? "yes" : "no") }'
+echo
+echo "### partition after pre-commit"
+echo "| mode | the write | /split on leader, other, victim | victim vs leader | leader vs other | converged after heal | /split on victim after heal |"
+echo "|---|---|---|---|---|---|---|"
+tail -n +2 "$OUT/partition.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'

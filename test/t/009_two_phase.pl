@@ -1,0 +1,329 @@
+# The comparison modes, zkpg.replication = '2pc' and '3pc' (twophase.c):
+#
+# 1. the API suite (pg_regress, every file of REGRESS) passes on a member
+#    of a 3-peer ensemble in each mode;
+# 2. 2pc: a participant down makes writes fail (ZK004/ZK007) within the
+#    timeout, never hang, while reads go on; a coordinator killed after
+#    some participants prepared leaves them in doubt, holding the log lock,
+#    until it restarts and resolves them from its log; every acknowledged
+#    write survives; prepared transactions zkpg did not make are left
+#    alone; a mode mismatch and max_prepared_transactions = 0 stop the
+#    worker with a clear message;
+# 3. 3pc: a participant whose CanCommit promise is not followed by
+#    PreCommit aborts on its timeout; a coordinator killed after PreCommit
+#    leaves nothing in doubt: the participants commit on their own;
+# 4. the partition of the notes: a participant cut off after it
+#    pre-committed commits on its timeout while the coordinator aborts, and
+#    the trees diverge (asserted: it is the point of 3PC); ZAB under the
+#    same partition does not diverge.
+#
+# Slow steps are made with ordinary SQL locks on a peer (a LOCK TABLE that
+# the peer's log write waits for), and partitions by cutting NetSplit
+# relays, never by a code path made for tests.
+use strict;
+use warnings;
+
+use File::Copy;
+use File::Path qw(make_path);
+use FindBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use ZkpgNode;
+
+my $db = $ZkpgNode::dbname;
+my $SYNC = "DO \$\$BEGIN PERFORM zk_sync('/'); END\$\$;";
+my $root = "$FindBin::RealBin/../..";
+my $LOG_LOCK_KEY = 2053861479;
+
+sub conf_for
+{
+	my ($mode, $extra) = @_;
+	return "zkpg.replication = '$mode'\nmax_prepared_transactions = 10\n"
+	  . "zkpg.session_timeout = 2000\nzkpg.request_timeout = 3000\n" . ($extra // '');
+}
+
+sub start_all
+{
+	my (@nodes) = @_;
+	ZkpgNode::start_and_create_extension($_) for @nodes;
+	ok(ZkpgNode::wait_serving($_), $_->name . ' serves') for @nodes;
+	return;
+}
+
+sub in_doubt
+{
+	my ($node) = @_;
+	return $node->safe_psql($db, 'SELECT count(*) FROM zkpg.in_doubt WHERE coordinator = 1');
+}
+
+# wait until a backend of $node waits for a lock (its log write)
+sub wait_lock_waiter
+{
+	my ($node) = @_;
+	return $node->poll_query_until($db,
+		"SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'zkpg.txnlog'::regclass");
+}
+
+# send a statement on a background psql without waiting for its result
+sub send_async
+{
+	my ($h, $sql) = @_;
+	$h->query_until(qr/sent/, "\\echo sent\n$sql;\n\\echo done\n");
+	return;
+}
+
+sub wait_async
+{
+	my ($h) = @_;
+	pump_until($h->{run}, $h->{timeout}, \$h->{stdout}, qr/done/);
+	return $h->{stdout} . $h->{stderr};
+}
+
+# --- 1. the API suite in 2pc and 3pc -----------------------------------------
+for my $mode (qw(2pc 3pc))
+{
+	local $ZkpgNode::dbname = 'contrib_regression';
+	my @nodes = ZkpgNode::create_ensemble(3, name => "api$mode", tick_ms => 500,
+		conf => "zkpg.replication = '$mode'\nmax_prepared_transactions = 10\n");
+	for my $n (@nodes)
+	{
+		$n->start;
+		$n->safe_psql('postgres', 'CREATE DATABASE contrib_regression');
+		$n->safe_psql('contrib_regression', 'CREATE EXTENSION zkpg');
+	}
+	ok(ZkpgNode::wait_serving($_), "$mode: " . $_->name . ' serves') for @nodes;
+	is($nodes[0]->safe_psql('contrib_regression', 'SELECT replication || state FROM zkpg.status'),
+		"${mode}coordinating", "$mode: server 1, the lowest id, coordinates");
+	is($nodes[1]->safe_psql('contrib_regression', 'SELECT replication || state FROM zkpg.status'),
+		"${mode}participating", "$mode: server 2 participates");
+
+	# the suite's own files; zk_basic creates the extension, which the
+	# peers needed before they could form the ensemble
+	my $dir = "${PostgreSQL::Test::Utils::tmp_check}/regress_$mode";
+	make_path("$dir/sql", "$dir/expected", "$dir/out");
+	my $create = 'SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS zkpg; RESET client_min_messages;';
+	for my $kind (qw(sql expected))
+	{
+		for my $f (glob("$root/$kind/zk_*"))
+		{
+			open(my $in, '<', $f) or die $!;
+			open(my $out, '>', "$dir/$kind/" . (split m{/}, $f)[-1]) or die $!;
+			while (<$in>) { s/^CREATE EXTENSION zkpg;$/$create/; print $out $_; }
+			close $out;
+		}
+	}
+	my ($tests) = slurp_file("$root/Makefile") =~ /^REGRESS = (.*)$/m;
+	my $bindir = $nodes[1]->config_data('--bindir');
+	my $rc = system_log($ENV{PG_REGRESS}, '--use-existing', '--host=' . $nodes[1]->host,
+		'--port=' . $nodes[1]->port, '--dbname=contrib_regression',
+		"--inputdir=$dir", "--outputdir=$dir/out", "--bindir=$bindir", split(' ', $tests));
+	is($rc, 0, "$mode: the pg_regress suite passes on a participant");
+	if ($rc != 0 && -f "$dir/out/regression.diffs")
+	{
+		diag(slurp_file("$dir/out/regression.diffs"));
+	}
+	ZkpgNode::converged("$mode: after the API suite", @nodes);
+	$_->stop('immediate') for @nodes;
+}
+
+# --- 2. 2pc: failures, recovery, strays ----------------------------------------
+my @p = ZkpgNode::create_ensemble(3, name => 'twopc', conf => conf_for('2pc'));
+start_all(@p);
+$p[1]->safe_psql($db, "SELECT zk_create('/w$_', 'v')") for 1 .. 20;
+ZkpgNode::converged('2pc: after 20 writes', @p);
+
+# a participant down: writes fail within the timeout, reads go on
+my $reader = $p[1]->background_psql($db, on_error_stop => 0);
+$reader->query_safe("SELECT zk_get_children('/')");
+ZkpgNode::kill9_server($p[2]);
+for my $i (0, 1)
+{
+	my $t0 = time();
+	my ($ret, $out, $err) = $p[$i]->psql($db,
+		"\\set VERBOSITY verbose\nSELECT zk_create('/while-down-$i', 'x')");
+	my $took = time() - $t0;
+	like($err, qr/ZK00[47]/, "2pc: a write on server " . ($i + 1) . " fails with ZK004/ZK007 while a participant is down");
+	cmp_ok($took, '<', 3 + 2, "2pc: it fails within zkpg.request_timeout ($took s)");
+}
+is($reader->query_safe("SELECT count(*) FROM zk_get_children('/')"), '21',
+	'2pc: reads still work on a session of a participant');
+$p[2]->start;
+ok(ZkpgNode::wait_serving($_), '2pc: serves again once every participant is back') for @p;
+$p[2]->safe_psql($db, "SELECT zk_create('/after-return', 'x')");
+ZkpgNode::converged('2pc: after a participant returned', @p);
+
+# strays: prepared transactions zkpg did not make are never touched
+$p[1]->safe_psql($db, "BEGIN; PREPARE TRANSACTION 'someone_else'");
+$p[1]->safe_psql($db, "BEGIN; PREPARE TRANSACTION 'zkpg_1_not_hex'");
+$p[1]->safe_psql($db, "BEGIN; PREPARE TRANSACTION 'zkpg_9_0000000100000001'");
+
+# the coordinator killed after server 2 prepared, server 3 still writing:
+# server 3's log write waits for a table lock taken by the test
+my $locker = $p[2]->background_psql($db, on_error_stop => 0);
+$locker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+my $writer = $p[1]->background_psql($db, on_error_stop => 0);
+$writer->query_safe("\\set VERBOSITY verbose");
+send_async($writer, "SELECT zk_create('/in-doubt', 'x')");
+ok(wait_lock_waiter($p[2]), "2pc: server 3's prepare waits for the lock");
+ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
+	'2pc: server 2 prepared the batch');
+my $t_kill = time();
+ZkpgNode::kill9_server($p[0]);
+like(wait_async($writer), qr/ZK004/, '2pc: the writer learns the outcome is unknown (ZK004)');
+$locker->query_safe("COMMIT");
+ok($p[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
+	'2pc: server 3 prepared it too once the lock went');
+sleep 1;
+is(in_doubt($p[1]) . in_doubt($p[2]), '11', '2pc: both participants stay in doubt while the coordinator is down');
+is($p[1]->safe_psql($db, "SELECT pg_try_advisory_lock($LOG_LOCK_KEY)"), 'f',
+	'2pc: the in-doubt transaction holds the participant\'s log lock');
+is($p[1]->safe_psql($db, "SELECT string_agg(coordinator::text, ',' ORDER BY coordinator) FROM zkpg.in_doubt"),
+	'1,9', '2pc: zkpg.in_doubt names the coordinator of each batch');
+$p[0]->start;
+ok(ZkpgNode::wait_serving($_), '2pc: the restarted coordinator serves') for @p;
+my $held = time() - $t_kill;
+note(sprintf("in doubt for %.1f s, until the coordinator restarted", $held));
+for my $i (1, 2)
+{
+	is(in_doubt($p[$i]), '0', "2pc: nothing left in doubt at server " . ($i + 1));
+}
+is($p[1]->safe_psql($db, "SELECT string_agg(gid, ',' ORDER BY gid) FROM pg_prepared_xacts"),
+	'someone_else,zkpg_1_not_hex,zkpg_9_0000000100000001',
+	'2pc: prepared transactions zkpg did not make are left alone');
+for my $n (@p)
+{
+	is($n->safe_psql($db, "$SYNC SELECT count(*) FROM zk_get_children('/') c WHERE c ~ '^w[0-9]+\$'"),
+		'20', '2pc: every acknowledged write is on ' . $n->name);
+	is($n->safe_psql($db, "SELECT zk_exists('/in-doubt') IS NULL"), 't',
+		'2pc: the undecided batch was rolled back on ' . $n->name);
+}
+ZkpgNode::converged('2pc: after the coordinator\'s recovery', @p);
+$p[1]->safe_psql($db, "ROLLBACK PREPARED '$_'")
+  for qw(someone_else zkpg_1_not_hex zkpg_9_0000000100000001);
+$writer->quit;
+$reader->quit;
+$locker->quit;
+
+# a peer of another mode: the worker stops with a clear message
+$p[2]->stop;
+$p[2]->append_conf('postgresql.conf', "zkpg.replication = 'zab'\n");
+$p[2]->start;
+ok($p[2]->wait_for_log(qr/zkpg server [12] uses zkpg.replication = "2pc", server 3 uses "zab"/),
+	'a mode mismatch is reported in the log');
+ok($p[2]->poll_query_until($db, "SELECT state = 'starting' FROM zkpg.status"),
+	'the mismatched peer does not serve');
+$_->stop('immediate') for @p;
+
+# max_prepared_transactions = 0
+my ($solo) = ZkpgNode::create_ensemble(3, name => 'noprep',
+	conf => "zkpg.replication = '2pc'\nmax_prepared_transactions = 0\n");
+$solo->start;
+ok($solo->wait_for_log(qr/needs prepared transactions, but max_prepared_transactions is 0/),
+	'max_prepared_transactions = 0 stops the worker with a clear message');
+$solo->stop('immediate');
+
+# --- 3. 3pc: the participants' timeouts ----------------------------------------
+my @q = ZkpgNode::create_ensemble(3, name => 'threepc',
+	conf => conf_for('3pc', "zkpg.sync_limit = 30\n"));
+start_all(@q);
+$q[1]->safe_psql($db, "SELECT zk_create('/base', 'b')");
+
+# CanCommit answered by server 3, never by server 2 (its log read waits
+# for the test's lock): no PreCommit comes, server 3 drops its promise
+my $offset = -s $q[2]->logfile;
+my $blocker = $q[1]->background_psql($db, on_error_stop => 0);
+$blocker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN ACCESS EXCLUSIVE MODE");
+my ($ret, $out, $err) = $q[0]->psql($db, "\\set VERBOSITY verbose\nSELECT zk_create('/no-precommit', 'x')");
+like($err, qr/ZK00[47]/, '3pc: the write fails when a participant never answers CanCommit');
+ok($q[2]->wait_for_log(qr/no PreCommit for batch 0x[0-9a-f]+ within \d+ ms; aborting it/, $offset),
+	'3pc: the participant that promised aborts on its timeout');
+is(in_doubt($q[2]), '0', '3pc: it prepared nothing');
+$blocker->query_safe("COMMIT");
+$blocker->quit;
+ok(ZkpgNode::wait_serving($_), '3pc: serves again') for @q;
+
+# the coordinator killed after PreCommit, before its decision (its own log
+# write waits for the test's lock): the participants commit on their own
+my $cl = $q[0]->background_psql($db, on_error_stop => 0);
+$cl->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+my $w3 = $q[1]->background_psql($db, on_error_stop => 0);
+send_async($w3, "SELECT zk_create('/precommitted', 'x')");
+ok($q[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt')
+	  && $q[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt'),
+	'3pc: both participants pre-committed');
+ZkpgNode::kill9_server($q[0]);
+eval { $cl->quit };
+for my $i (1, 2)
+{
+	ok($q[$i]->poll_query_until($db,
+			"SELECT (SELECT count(*) FROM zkpg.in_doubt) = 0 AND "
+			  . "EXISTS (SELECT 1 FROM zkpg.znode WHERE path = '/precommitted')"),
+		'3pc: server ' . ($i + 1) . ' committed on its own, coordinator down');
+}
+$w3->quit;
+$q[0]->start;
+ok(ZkpgNode::wait_serving($_), '3pc: the coordinator returns') for @q;
+ZkpgNode::converged('3pc: after the coordinator returned', @q);
+$_->stop('immediate') for @q;
+
+# --- 4. the partition of the notes: 3pc diverges, zab does not --------------------
+for my $mode (qw(3pc zab))
+{
+	my @r = ZkpgNode::create_ensemble(3, name => "split$mode", relays => 1,
+		conf => conf_for($mode, "zkpg.sync_limit = 30\n"));
+	ZkpgNode::start_and_create_extension($_) for @r;
+	my $leader = $mode eq 'zab' ? ZkpgNode::wait_for_leader(\@r) : 1;
+	ok(ZkpgNode::wait_serving($_), "$mode: " . $_->name . ' serves') for @r;
+	my $L = $r[ $leader - 1 ];
+	my ($victim) = grep { $_ != $L } @r;
+	my ($other) = grep { $_ != $L && $_ != $victim } @r;
+	(my $vid = $victim->name) =~ s/\D+//g;
+	$other->safe_psql($db, "SELECT zk_create('/before', 'b')");
+	ZkpgNode::converged("$mode: before the partition", @r);
+
+	# the victim's log write waits for the test's lock; the partition
+	# falls while it waits, then the lock goes and it logs (3pc: prepares)
+	my $lk = $victim->background_psql($db, on_error_stop => 0);
+	$lk->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+	my $wr = $L->background_psql($db, on_error_stop => 0);
+	$wr->query_safe("\\set VERBOSITY verbose");
+	send_async($wr, "SELECT zk_create('/split', 'x')");
+	ok(wait_lock_waiter($victim), "$mode: the victim received the batch");
+	ZkpgNode::isolate(\@r, $vid);
+	$lk->query_safe("COMMIT");
+	my $result = wait_async($wr);
+	my $victim_has = "SELECT count(*) FROM zkpg.znode WHERE path = '/split'";
+	if ($mode eq '3pc')
+	{
+		like($result, qr/ZK00[47]/, '3pc: the coordinator aborts the batch whose vote was cut off');
+		ok($victim->poll_query_until($db, "SELECT ($victim_has) = 1"),
+			'3pc: the cut-off participant commits it on its timeout');
+		is($L->safe_psql($db, $victim_has) . $other->safe_psql($db, $victim_has), '00',
+			'3pc: the coordinator and the other participant do not have it');
+		isnt($victim->safe_psql($db, 'SELECT zkpg.tree_digest()'),
+			$other->safe_psql($db, 'SELECT zkpg.tree_digest()'),
+			'3pc: the trees diverge (tree digests differ)');
+	}
+	else
+	{
+		unlike($result, qr/ERROR/, 'zab: the majority commits the write');
+		is($L->safe_psql($db, $victim_has) . $other->safe_psql($db, "$SYNC $victim_has"), '11',
+			'zab: the majority has it');
+		sleep 4;
+		is($L->safe_psql($db, 'SELECT state FROM zkpg.status'), 'leading',
+			'zab: the leader keeps its quorum without the cut-off follower');
+	}
+	ZkpgNode::heal_all(\@r);
+	ok(ZkpgNode::wait_serving($_), "$mode: " . $_->name . ' serves after healing') for @r;
+	ZkpgNode::converged("$mode: after healing", @r);
+	is($victim->safe_psql($db, "$SYNC $victim_has"), $mode eq 'zab' ? '1' : '0',
+		$mode eq 'zab' ? 'zab: the write is everywhere' : '3pc: the self-committed write is lost when it resyncs by SNAP');
+	$lk->quit;
+	$wr->quit;
+	ZkpgNode::stop_relays(\@r);
+	$_->stop('immediate') for @r;
+}
+
+done_testing();
