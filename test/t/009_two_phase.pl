@@ -161,10 +161,11 @@ $p[1]->safe_psql($db, "BEGIN; PREPARE TRANSACTION 'zkpg_9_0000000100000001'");
 
 # the coordinator killed after server 2 prepared, server 3 still writing:
 # server 3's log write waits for a table lock taken by the test
-my $locker = $p[2]->background_psql($db, on_error_stop => 0);
-$locker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
 my $writer = $p[1]->background_psql($db, on_error_stop => 0);
 $writer->query_safe("\\set VERBOSITY verbose");
+$writer->query_safe("SELECT zk_session_id()");    # its session first
+my $locker = $p[2]->background_psql($db, on_error_stop => 0);
+$locker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
 send_async($writer, "SELECT zk_create('/in-doubt', 'x')");
 ok(wait_lock_waiter($p[2]), "2pc: server 3's prepare waits for the lock");
 ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
@@ -246,9 +247,10 @@ ok(ZkpgNode::wait_serving($_), '3pc: serves again') for @q;
 
 # the coordinator killed after PreCommit, before its decision (its own log
 # write waits for the test's lock): the participants commit on their own
+my $w3 = $q[1]->background_psql($db, on_error_stop => 0);
+$w3->query_safe("SELECT zk_session_id()");
 my $cl = $q[0]->background_psql($db, on_error_stop => 0);
 $cl->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
-my $w3 = $q[1]->background_psql($db, on_error_stop => 0);
 send_async($w3, "SELECT zk_create('/precommitted', 'x')");
 ok($q[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt')
 	  && $q[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt'),
@@ -279,16 +281,17 @@ for my $mode (qw(3pc zab))
 	my $L = $r[ $leader - 1 ];
 	my ($victim) = grep { $_ != $L } @r;
 	my ($other) = grep { $_ != $L && $_ != $victim } @r;
-	(my $vid = $victim->name) =~ s/\D+//g;
+	my ($vid) = map { $_ + 1 } grep { $r[$_] == $victim } 0 .. $#r;
 	$other->safe_psql($db, "SELECT zk_create('/before', 'b')");
 	ZkpgNode::converged("$mode: before the partition", @r);
 
 	# the victim's log write waits for the test's lock; the partition
 	# falls while it waits, then the lock goes and it logs (3pc: prepares)
-	my $lk = $victim->background_psql($db, on_error_stop => 0);
-	$lk->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
 	my $wr = $L->background_psql($db, on_error_stop => 0);
 	$wr->query_safe("\\set VERBOSITY verbose");
+	$wr->query_safe("SELECT zk_session_id()");
+	my $lk = $victim->background_psql($db, on_error_stop => 0);
+	$lk->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
 	send_async($wr, "SELECT zk_create('/split', 'x')");
 	ok(wait_lock_waiter($victim), "$mode: the victim received the batch");
 	ZkpgNode::isolate(\@r, $vid);
