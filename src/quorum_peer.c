@@ -459,6 +459,17 @@ ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch)
 	LWLockRelease(ZkShmem->state_lock);
 }
 
+/* a message of this server: it carries our latest notification */
+static void
+encode_message(ZkPeerMsgType type, ZkPeerMessage *m, StringInfo buf)
+{
+	m->type = type;
+	m->note = my_note;
+	m->note.replication = (int8) zk_replication;
+	initStringInfo(buf);
+	ZkEncodePeerMessage(buf, m);
+}
+
 /*
  * Send a message of this server (it carries our latest notification);
  * the answer comes back from ZkPeerWait with tag = type | value << 8.
@@ -469,11 +480,7 @@ ZkPeerSend(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m)
 	StringInfoData buf;
 	bool		sent;
 
-	m->type = type;
-	m->note = my_note;
-	m->note.replication = (int8) zk_replication;
-	initStringInfo(&buf);
-	ZkEncodePeerMessage(&buf, m);
+	encode_message(type, m, &buf);
 	sent = ZkTransportSend(peer, &buf, (int64) type | (value << 8),
 						   type == ZK_MSG_NOTIFICATION);
 	pfree(buf.data);
@@ -491,11 +498,7 @@ ZkPeerSendWrapped(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
 	StringInfoData buf;
 	bool		sent;
 
-	m->type = type;
-	m->note = my_note;
-	m->note.replication = (int8) zk_replication;
-	initStringInfo(&buf);
-	ZkEncodePeerMessage(&buf, m);
+	encode_message(type, m, &buf);
 	sent = ZkTransportSendWrapped(peer, &buf, (int64) type | (value << 8),
 								  sql_before, sql_after);
 	pfree(buf.data);

@@ -95,8 +95,11 @@ typedef struct Batch
 static Batch batch;
 static MemoryContext batch_cxt = NULL;
 
+static void enter_step(BatchStep step);
 static bool send_prepares(void);
 static bool all_answered(void);
+static bool send_to_participants(ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
+								 const char *sql_before, const char *sql_after);
 
 /* how long a vote, a promise or an in-doubt batch may wait */
 long
@@ -179,6 +182,31 @@ all_answered(void)
 	return true;
 }
 
+static void
+enter_step(BatchStep step)
+{
+	batch.step = step;
+	batch.step_since = GetCurrentTimestamp();
+	memset(batch.answered, 0, sizeof(batch.answered));
+}
+
+/* m, with SQL around it, to every participant of the batch */
+static bool
+send_to_participants(ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
+					 const char *sql_before, const char *sql_after)
+{
+	bool		sent = true;
+	int			i;
+
+	m->epoch = batch.epoch;
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (batch.participant[i])
+			sent &= (sql_before || sql_after) ?
+				ZkPeerSendWrapped(i, type, value, m, sql_before, sql_after) :
+				ZkPeerSend(i, type, value, m);
+	return sent;
+}
+
 /*
  * Start the rounds of a batch (prev, last]: participants[i] says who
  * must vote, every participant but us.
@@ -189,7 +217,7 @@ ZkTwoPhaseBegin(int n, const ZkZxid *zxids, StringInfo *txns, ZkZxid prev,
 {
 	MemoryContext old = MemoryContextSwitchTo(batch_cxt);
 	int			i;
-	bool		sent = true;
+	bool		sent;
 
 	Assert(batch.step == STEP_IDLE && n > 0);
 	batch.epoch = epoch;
@@ -212,19 +240,11 @@ ZkTwoPhaseBegin(int n, const ZkZxid *zxids, StringInfo *txns, ZkZxid prev,
 	{
 		ZkPeerMessage m;
 
-		batch.step = STEP_CANCOMMIT;
-		batch.step_since = GetCurrentTimestamp();
-		memset(batch.answered, 0, sizeof(batch.answered));
-		for (i = 0; i < ZkQuorum.npeers; i++)
-		{
-			if (!batch.participant[i])
-				continue;
-			memset(&m, 0, sizeof(m));
-			m.epoch = batch.epoch;
-			m.prev_zxid = batch.prev;
-			m.committed = batch.last;
-			sent &= ZkPeerSend(i, ZK_MSG_CANCOMMIT, 0, &m);
-		}
+		enter_step(STEP_CANCOMMIT);
+		memset(&m, 0, sizeof(m));
+		m.prev_zxid = batch.prev;
+		m.committed = batch.last;
+		sent = send_to_participants(ZK_MSG_CANCOMMIT, 0, &m, NULL, NULL);
 	}
 	else
 		sent = send_prepares();
@@ -237,37 +257,28 @@ static bool
 send_prepares(void)
 {
 	char		prepare[64 + ZK_GID_BYTES];
-	bool		sent = true;
-	int			i;
+	ZkPeerMessage m;
+	bool		sent;
+	int			k;
 
-	batch.step = STEP_PREPARE;
-	batch.step_since = GetCurrentTimestamp();
-	memset(batch.answered, 0, sizeof(batch.answered));
+	enter_step(STEP_PREPARE);
 	snprintf(prepare, sizeof(prepare), "PREPARE TRANSACTION '%s'", batch.gid);
-	for (i = 0; i < ZkQuorum.npeers; i++)
+	memset(&m, 0, sizeof(m));
+	m.prev_zxid = batch.prev;
+	m.committed = batch.prev;
+	m.flags = ZK_APPEND_PREPARE;
+	m.n = batch.n;
+	m.zxids = batch.zxids;
+	m.items = palloc(sizeof(char *) * batch.n);
+	m.lens = palloc(sizeof(int32) * batch.n);
+	for (k = 0; k < batch.n; k++)
 	{
-		ZkPeerMessage m;
-
-		if (!batch.participant[i])
-			continue;
-		memset(&m, 0, sizeof(m));
-		m.epoch = batch.epoch;
-		m.prev_zxid = batch.prev;
-		m.committed = batch.prev;
-		m.flags = ZK_APPEND_PREPARE;
-		m.n = batch.n;
-		m.zxids = batch.zxids;
-		m.items = palloc(sizeof(char *) * batch.n);
-		m.lens = palloc(sizeof(int32) * batch.n);
-		for (int k = 0; k < batch.n; k++)
-		{
-			m.items[k] = batch.txns[k]->data;
-			m.lens[k] = batch.txns[k]->len;
-		}
-		sent &= ZkPeerSendWrapped(i, ZK_MSG_APPEND, ZK_TP_PREPARE, &m, "BEGIN", prepare);
-		pfree(m.items);
-		pfree(m.lens);
+		m.items[k] = batch.txns[k]->data;
+		m.lens[k] = batch.txns[k]->len;
 	}
+	sent = send_to_participants(ZK_MSG_APPEND, ZK_TP_PREPARE, &m, "BEGIN", prepare);
+	pfree(m.items);
+	pfree(m.lens);
 	return sent;
 }
 
@@ -321,7 +332,7 @@ ZkTwoPhaseCommit(void)
 {
 	char		commit[64 + ZK_GID_BYTES];
 	ZkZxid		last = batch.last;
-	int			i;
+	ZkPeerMessage m;
 
 	Assert(batch.step == STEP_PREPARE);
 	StartTransactionCommand();
@@ -332,20 +343,12 @@ ZkTwoPhaseCommit(void)
 	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) last);
 
 	snprintf(commit, sizeof(commit), "COMMIT PREPARED '%s'", batch.gid);
-	for (i = 0; i < ZkQuorum.npeers; i++)
-	{
-		ZkPeerMessage m;
-
-		if (!batch.participant[i])
-			continue;
-		memset(&m, 0, sizeof(m));
-		m.epoch = batch.epoch;
-		m.prev_zxid = last;
-		m.committed = last;
-		m.flags = ZK_APPEND_DECIDED;
-		/* one that misses it is resolved from our log when it returns */
-		(void) ZkPeerSendWrapped(i, ZK_MSG_APPEND, ZK_TP_DECIDED, &m, commit, NULL);
-	}
+	memset(&m, 0, sizeof(m));
+	m.prev_zxid = last;
+	m.committed = last;
+	m.flags = ZK_APPEND_DECIDED;
+	/* one that misses it is resolved from our log when it returns */
+	(void) send_to_participants(ZK_MSG_APPEND, ZK_TP_DECIDED, &m, commit, NULL);
 	ZkTwoPhaseForget();
 	return last;
 }

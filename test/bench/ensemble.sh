@@ -10,6 +10,7 @@
 #						of peers 1..3 (ports BASE..BASE+2)
 #	  ens_start I		start peer I;  ens_stop_all: stop every peer
 #	  port I, conn I, q I SQL	peer I's port, conninfo, a psql one-liner
+#	  leader_of I...	the leader's (coordinator's) id once peers I... serve
 #
 # IDENTIFICATION
 #	  test/bench/ensemble.sh
@@ -56,4 +57,19 @@ ens_stop_all()
 			as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -m immediate stop >/dev/null 2>&1 || true
 		fi
 	done
+}
+
+leader_of()
+{
+	local i l
+	for _ in $(seq 1 600); do
+		l=""
+		for i in "$@"; do
+			l=$(q "$i" "SET zkpg.request_timeout = 1000; SELECT leader_id FROM zkpg.status, (SELECT zk_sync('/')) s") || continue 2
+			[ -n "$l" ] && [ "$l" != -1 ] || continue 2
+		done
+		echo "$l"
+		return 0
+	done
+	return 1
 }

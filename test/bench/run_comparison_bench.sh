@@ -78,22 +78,6 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 elapsed() { awk "BEGIN { printf \"%.2f\", $2 - $1 }"; }
 
-# the coordinator/leader once every given peer serves
-leader_of()
-{
-	local i l
-	for _ in $(seq 1 600); do
-		l=""
-		for i in "$@"; do
-			l=$(q "$i" "SET zkpg.request_timeout = 1000; SELECT leader_id FROM zkpg.status, (SELECT zk_sync('/')) s") || continue 2
-			[ -n "$l" ] && [ "$l" != -1 ] || continue 2
-		done
-		echo "$l"
-		return 0
-	done
-	return 1
-}
-
 # a three-peer ensemble of this mode; with relays, peer i reaches peer j
 # through a NetSplit relay of its own (cut_peer cuts every relay of a peer)
 declare -A relay
@@ -113,8 +97,11 @@ CONF
 				rport=$(port "$j")
 				if [ "$i" != "$j" ]; then
 					rport=$((BASE + 10 + i * 3 + j))
-					relay[$i$j]=$(perl -I "$here/test" -MNetSplit -e \
-						'my $l = NetSplit::start_link(@ARGV); print "$l->{pid}\n";' "$rport" "$(port "$j")")
+					# (to a file: the relay keeps the perl's stdout open)
+					perl -I "$here/test" -MNetSplit -e \
+						'my $l = NetSplit::start_link(@ARGV); print "$l->{pid}\n";' \
+						"$rport" "$(port "$j")" > "$work/relay$i$j.pid"
+					relay[$i$j]=$(cat "$work/relay$i$j.pid")
 					relay_pids+=("${relay[$i$j]}")
 				fi
 				servers="$servers${servers:+,}$j=127.0.0.1:$rport"
@@ -191,7 +178,8 @@ kill_participant()
 # --- 3. the leader/coordinator killed under load ------------------------------
 kill_coordinator()
 {
-	local mode=$1 l a b t0 t_restart t_ok in_doubt max_doubt=0 disagree=0 samples=0 locked=0 held="" d1 d2
+	local mode=$1 l a b t0 t_restart t_ok row gids="" seen max_doubt=0 locked=0 held=0
+	local disagree=0 samples=0 d=() i left
 	l=$(leader_of 1 2 3)
 	a=$(( l % 3 + 1 )); b=$(( a % 3 + 1 ))
 	zkbench -d "$(conn "$a")" -d "$(conn "$b")" -c 16 -T 16 --timeline 250 -p /kc \
@@ -200,37 +188,40 @@ kill_coordinator()
 	sleep 4
 	t0=$(now)
 	kill_peer "$l"
-	# while it is down (2PC, 3PC: until restarted): what the survivors hold
-	# in doubt, and their trees
+	# while it is down (2PC, 3PC: until restarted): the batches the
+	# survivors hold in doubt, whether that holds their log lock, and
+	# whether their trees differ (nothing is written meanwhile, so a
+	# difference is a disagreement, not lag)
 	while [ "$mode" != zab ] && awk "BEGIN { exit !($(now) - $t0 < $DOWN) }"; do
-		in_doubt=$(q "$a" "SELECT count(*) FROM zkpg.in_doubt")
-		in_doubt=$(( in_doubt + $(q "$b" "SELECT count(*) FROM zkpg.in_doubt") ))
-		[ "$in_doubt" -gt "$max_doubt" ] && max_doubt=$in_doubt
-		[ "$(q "$a" "SELECT pg_try_advisory_xact_lock($LOG_LOCK_KEY)")" = f ] && locked=1
-		# with no coordinator nothing is written: a difference is a
-		# disagreement, not lag (under ZAB a new leader writes at once)
-		if [ "$mode" != zab ] && awk "BEGIN { exit !($(now) - $t0 > 0.3) }"; then
-			d1=$(q "$a" "SELECT zkpg.tree_digest()"); d2=$(q "$b" "SELECT zkpg.tree_digest()")
-			samples=$((samples + 1))
-			[ "$d1" != "$d2" ] && disagree=$((disagree + 1))
-		fi
-		sleep 0.1
+		for i in "$a" "$b"; do
+			row=$(q "$i" "SELECT coalesce((SELECT string_agg(gid, ' ') FROM zkpg.in_doubt WHERE coordinator = $l), '') || '|' || zkpg.tree_digest() || '|' || pg_try_advisory_xact_lock($LOG_LOCK_KEY)")
+			gids="$gids ${row%%|*}"
+			[ "${row##*|}" = f ] && locked=1
+			d[$i]=$(echo "$row" | cut -d'|' -f2)
+		done
+		samples=$((samples + 1))
+		[ "${d[$a]}" != "${d[$b]}" ] && disagree=$((disagree + 1))
+		sleep 0.05
 	done
-	if [ "$mode" != zab ]; then
-		restart_peer "$l"
-	fi
+	seen=$(echo "$gids" | tr ' ' '\n' | grep -v '^$' | sort -u || true)
+	max_doubt=$(echo -n "$seen" | grep -c . || true)
+	[ "$mode" != zab ] && restart_peer "$l"
 	t_restart=$(now)
 	until q "$a" "SET zkpg.request_timeout = 200; SELECT zk_create('/kc-probe-', '', 'persistent_sequential')" >/dev/null; do :; done
 	t_ok=$(now)
-	# the locks go when the last in-doubt batch is resolved
-	if [ "$max_doubt" -gt 0 ]; then
-		until [ "$(q "$a" "SELECT count(*) FROM zkpg.in_doubt")$(q "$b" "SELECT count(*) FROM zkpg.in_doubt")" = 00 ]; do sleep 0.05; done
+	# the batches seen in doubt hold the log lock until resolved
+	if [ -n "$seen" ]; then
+		while :; do
+			left=$( (q "$a" "SELECT gid FROM zkpg.in_doubt"; q "$b" "SELECT gid FROM zkpg.in_doubt") | grep -cxF "$seen" || true)
+			[ "$left" = 0 ] && break
+			sleep 0.05
+		done
 		held=$(elapsed "$t0" "$(now)")
 	fi
 	[ "$mode" = zab ] && restart_peer "$l"
 	wait "$bench" || true
 	grep '^timeline,' "$work/kc.out" | cut -d, -f2- | sed "s/^/$mode,/" >> "$OUT/timeline_coordinator_kill.csv"
-	echo "$mode,$(elapsed "$t0" "$t_ok"),$(elapsed "$t_restart" "$t_ok"),$max_doubt,$locked,${held:-0},$([ "$mode" = zab ] && echo - || echo "$disagree/$samples")" \
+	echo "$mode,$(elapsed "$t0" "$t_ok"),$([ "$mode" = zab ] && echo - || elapsed "$t_restart" "$t_ok"),$max_doubt,$locked,$held,$([ "$mode" = zab ] && echo - || echo "$disagree/$samples")" \
 		>> "$OUT/coordinator_kill.csv"
 }
 
@@ -277,7 +268,7 @@ partition()
 		if [ -n "$dv2" ] && [ "$dv2" = "$dl2" ]; then conv=yes; break; fi
 		sleep 0.1
 	done
-	echo "$mode,$result,$has_l$has_o$has_v,$([ "$dv" = "$dl" ] && echo same || echo different),$([ "$dl" = "$do_" ] && echo same || echo different),$conv,$(q "$v" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")" \
+	echo "$mode,$result,$has_l$has_o$has_v,$([ "$dv" = "$dl" ] && echo same || echo different),$([ "$has_v" = 1 ] && [ "$has_l$has_o" = 00 ] && echo yes || echo no),$conv,$(q "$v" "SELECT count(*) FROM zkpg.znode WHERE path = '/split'")" \
 		>> "$OUT/partition.csv"
 	teardown_mode
 }
@@ -286,7 +277,7 @@ echo "mode,run,ops_s,p50_ms,p99_ms,errors" > "$OUT/creates.csv"
 echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_participant_kill.csv"
 echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_coordinator_kill.csv"
 echo "mode,kill_to_first_write_s,restart_to_first_write_s,max_in_doubt,log_lock_held,in_doubt_until_s,survivor_digests_differed_samples" > "$OUT/coordinator_kill.csv"
-echo "mode,write,split_on_leader_other_victim,victim_vs_leader_digest,leader_vs_other_digest,converged_after_heal,split_on_victim_after_heal" > "$OUT/partition.csv"
+echo "mode,write,split_on_leader_other_victim,victim_vs_leader_digest,victim_holds_what_the_others_lack,converged_after_heal,split_on_victim_after_heal" > "$OUT/partition.csv"
 
 for mode in $MODES; do
 	echo "== $mode" >&2
@@ -298,33 +289,55 @@ for mode in $MODES; do
 	partition "$mode"
 done
 
+# plot data: one row per run, one column per mode; one timeline per mode
+for field in 3 4; do
+	for run in "1 clients" "8 clients" "32 clients" "8 x 32 pipelined"; do
+		printf '"%s"' "$run"
+		for mode in $MODES; do
+			printf ' %s' "$(awk -F, -v m="$mode" -v r="$run" -v f="$field" '$1 == m && $2 == r { print $f }' "$OUT/creates.csv")"
+		done
+		echo
+	done > "$OUT/creates_by_mode_$field.dat"
+done
+for mode in $MODES; do
+	awk -F, -v m="$mode" '$1 == m { print $2 / 1000, $3 * 4 }' "$OUT/timeline_participant_kill.csv" > "$work/tp_$mode.dat"
+	awk -F, -v m="$mode" '$1 == m { print $2 / 1000, $3 * 4 }' "$OUT/timeline_coordinator_kill.csv" > "$work/tc_$mode.dat"
+done
+if [ "$(id -u)" = 0 ]; then chown postgres "$OUT"/*.dat "$work"/*.dat; fi
 if command -v gnuplot >/dev/null; then
+	bars=""; lat=""; tp=""; tc=""; col=2
+	for mode in $MODES; do
+		bars="$bars${bars:+, }'$OUT/creates_by_mode_3.dat' using $col:xtic(1) title '$mode'"
+		lat="$lat${lat:+, }'$OUT/creates_by_mode_4.dat' using $col:xtic(1) title '$mode'"
+		tp="$tp${tp:+, }'$work/tp_$mode.dat' using 1:2 with lines lw 2 title '$mode'"
+		tc="$tc${tc:+, }'$work/tc_$mode.dat' using 1:2 with lines lw 2 title '$mode'"
+		col=$((col + 1))
+	done
 	as_pg gnuplot <<GP
-set datafile separator ","
-set terminal pngcairo size 1400,900 font ",11"
+set terminal pngcairo size 1400,900 font ",11" noenhanced
 set output "$OUT/comparison.png"
-set multiplot layout 2,2 title "zkpg: ZAB vs 2PC vs 3PC, 3 peers on $(nproc) cores"
+set multiplot layout 2,2 title "zkpg: ZAB vs 2PC vs 3PC, 3 peers on $(nproc) cores (test/bench/run_comparison_bench.sh)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set ylabel "creates/s"
-set title "create throughput"
 set key top left
-set xtics nomirror
-plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/creates.csv" using 3:xtic(2) title m
-set title "create latency p50 (ms)"
-set ylabel "ms"
-plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/creates.csv" using 4:xtic(2) title m
-unset style
+set yrange [0:*]
+set title "creates/s (clients spread over the 3 peers)"
+plot $bars
+set title "create latency p50, ms (log scale)"
+set logscale y
+set yrange [*:*]
+plot $lat
+unset logscale y
+set yrange [0:*]
 set style data lines
-set xlabel "s since start (kill -9 at 5 s, restart at 13 s)"
+set xlabel "s (kill -9 at 5 s, restarted at 13 s)"
 set ylabel "writes/s"
-set title "a follower / participant killed"
-set xtics auto
-plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/timeline_participant_kill.csv" using (\$2/1000):(\$3*4) with lines lw 2 title m
-set xlabel "s since start (kill -9 at 4 s; 2PC/3PC coordinator restarted after $DOWN s)"
-set title "the leader / coordinator killed"
-plot for [m in "$MODES"] "< grep '^'.m.',' $OUT/timeline_coordinator_kill.csv" using (\$2/1000):(\$3*4) with lines lw 2 title m
+set title "a follower / participant killed under load"
+plot $tp
+set xlabel "s (kill -9 at 4 s; the 2PC/3PC coordinator is restarted after ${DOWN} s)"
+set title "the leader / coordinator killed under load"
+plot $tc
 unset multiplot
 GP
 fi
@@ -340,6 +353,6 @@ echo "|---|--:|--:|--:|---|--:|---|"
 tail -n +2 "$OUT/coordinator_kill.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 ? "yes" : "no"), $6, $7 }'
 echo
 echo "### partition after pre-commit"
-echo "| mode | the write | /split on leader, other, victim | victim vs leader | leader vs other | converged after heal | /split on victim after heal |"
+echo "| mode | the write | /split on leader, other, victim | victim's digest vs leader's | victim holds a write the others lack (divergence) | converged after heal | /split on victim after heal |"
 echo "|---|---|---|---|---|---|---|"
 tail -n +2 "$OUT/partition.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'

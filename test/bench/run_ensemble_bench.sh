@@ -57,21 +57,6 @@ start_peer() { ens_start "$1"; }
 for i in 1 2 3; do start_peer "$i"; done
 for i in 1 2 3; do q "$i" "CREATE EXTENSION zkpg" >/dev/null; done
 
-# the leader's id once every running peer serves
-leader_of()
-{
-	local i l
-	for _ in $(seq 1 600); do
-		l=""
-		for i in "$@"; do
-			l=$(q "$i" "SET zkpg.request_timeout = 1000; SELECT leader_id FROM zkpg.status, (SELECT zk_sync('/')) s") || continue 2
-			[ -n "$l" ] && [ "$l" != -1 ] || continue 2
-		done
-		echo "$l"
-		return 0
-	done
-	return 1
-}
 leader_of 1 2 3 >/dev/null
 
 bench()
