@@ -479,14 +479,31 @@ ZkTwoPhaseParticipantTick(int coordinator)
 
 	foreach(lc, gids)
 	{
-		/* what COMMIT PREPARED runs, outside any transaction block */
-		StartTransactionCommand();
-		FinishPreparedTransaction((const char *) lfirst(lc), true);
-		CommitTransactionCommand();
+		const char *gid = lfirst(lc);
+
+		/*
+		 * What COMMIT PREPARED runs, outside any transaction block.  The
+		 * decision may arrive meanwhile and resolve it first: that is no
+		 * reason for this worker to exit.
+		 */
+		PG_TRY();
+		{
+			StartTransactionCommand();
+			FinishPreparedTransaction(gid, true);
+			CommitTransactionCommand();
+			ereport(LOG,
+					(errmsg("zkpg 3pc: committed %s on its own: no decision within %ld ms of PreCommit",
+							gid, timeout)));
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(caller);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
 		MemoryContextSwitchTo(caller);
-		ereport(LOG,
-				(errmsg("zkpg 3pc: committed %s on its own: no decision within %ld ms of PreCommit",
-						(char *) lfirst(lc), timeout)));
 	}
 
 	/* what it committed is logged and, by its own decision, committed */
