@@ -6,7 +6,9 @@
 #    timeout, never hang, while reads go on; a coordinator killed after
 #    some participants prepared leaves them in doubt, holding the log lock,
 #    until it restarts and resolves them from its log; every acknowledged
-#    write survives; prepared transactions zkpg did not make are left
+#    write survives; a coordinator killed between its COMMIT PREPAREDs
+#    leaves the participants disagreeing until its recovery commits the
+#    batch everywhere; prepared transactions zkpg did not make are left
 #    alone; a mode mismatch and max_prepared_transactions = 0 stop the
 #    worker with a clear message;
 # 3. 3pc: a participant whose CanCommit promise is not followed by
@@ -206,6 +208,39 @@ $p[1]->safe_psql($db, "ROLLBACK PREPARED '$_'")
 $writer->quit;
 $reader->quit;
 $locker->quit;
+
+# the coordinator dies between its COMMIT PREPAREDs: server 2 committed,
+# server 3 (its peer backend stopped after it voted) still holds the batch
+# in doubt, so the trees disagree until the coordinator's recovery
+# commits it there from its log
+my $w2 = $p[1]->background_psql($db, on_error_stop => 0);
+$w2->query_safe("SELECT zk_session_id()");
+my $decider = $p[0]->background_psql($db, on_error_stop => 0);
+$decider->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+send_async($w2, "SELECT zk_create('/decided', 'x')");
+ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1')
+	  && $p[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
+	'2pc: both participants prepared; the decision waits');
+my $peer_backend = $p[2]->safe_psql($db,
+	"SELECT pid FROM pg_stat_activity WHERE application_name = 'zkpg peer 1'");
+kill 'STOP', $peer_backend;
+$decider->query_safe("COMMIT");
+like(wait_async($w2), qr{/decided}, '2pc: the write is acknowledged once decided');
+my $has = "SELECT count(*) FROM zkpg.znode WHERE path = '/decided'";
+is($p[1]->safe_psql($db, $has) . $p[2]->safe_psql($db, $has), '10',
+	'2pc: server 2 committed it, server 3 did not get its COMMIT PREPARED');
+is(in_doubt($p[2]), '1', '2pc: server 3 still holds it in doubt');
+isnt($p[1]->safe_psql($db, 'SELECT zkpg.tree_digest()'), $p[2]->safe_psql($db, 'SELECT zkpg.tree_digest()'),
+	'2pc: the participants disagree meanwhile');
+ZkpgNode::kill9_server($p[0]);
+eval { $decider->quit };
+$p[0]->start;
+ok($p[2]->poll_query_until($db, "SELECT ($has) = 1 AND (SELECT count(*) FROM zkpg.in_doubt) = 0"),
+	"2pc: the restarted coordinator's recovery commits it on server 3 from its log");
+kill 'CONT', $peer_backend;
+ok(ZkpgNode::wait_serving($_), '2pc: serves after the recovery') for @p;
+ZkpgNode::converged('2pc: after a recovery that committed', @p);
+$w2->quit;
 
 # a peer of another mode: the worker stops with a clear message
 $p[2]->stop;
