@@ -166,7 +166,8 @@ like($e, qr/permission denied for function peer_message/,
 like($e, qr/malformed zkpg peer message/,
 	'a member of zkpg_peer may, and a truncated message is refused');
 # a well-formed notification from server 9, which is not in zkpg.servers
-my $from9 = '50' . '01' . '01' . '00000009' . '02' . ('00' x 7) . '01' . '00000009'
+# (magic, version, type, from, state, replication, election epoch, vote, epoch)
+my $from9 = '50' . '01' . '01' . '00000009' . '02' . '00' . ('00' x 7) . '01' . '00000009'
   . ('00' x 24);
 ($r, $o, $e) = $p1->psql($db, "SELECT zkpg.peer_message('\\x$from9')");
 like($e, qr/from server 9, which is not a peer/, 'a message from a stranger is refused');
