@@ -162,8 +162,9 @@ ZkWaitUntilServing(TimestampTz deadline)
 					 errhint("Check that the zkpg workers run and that CREATE EXTENSION zkpg was run in database \"%s\".",
 							 zk_database)));
 		wake_peer();
+		/* a new leader serves within a few ms of its sync: look often */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 50, PG_WAIT_EXTENSION);
+						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
