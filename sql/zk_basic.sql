@@ -32,6 +32,43 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE;
 END
 $$;
+-- For the files whose tests need other sessions (dblink connections; each
+-- of them creates the dblink extension):
+-- zk_test_remote: run a one-column query on a dblink connection and return
+-- its first value as text, or 'error SQLSTATE' (the remote messages name
+-- session ids).
+CREATE FUNCTION zk_test_remote(conn text, stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r text;
+BEGIN
+    SELECT t.v INTO r FROM dblink(conn, stmt) AS t(v text);
+    RETURN r;
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'error ' || SQLSTATE;
+END
+$$;
+-- zk_test_wait: poll a boolean query until it is true (true) or the time is
+-- up (false).  For what happens asynchronously, e.g. the closeSession that a
+-- backend's exit queues.
+CREATE FUNCTION zk_test_wait(cond text, timeout interval DEFAULT '60 s')
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    ok boolean;
+    deadline timestamptz := clock_timestamp() + timeout;
+BEGIN
+    LOOP
+        EXECUTE cond INTO ok;
+        IF ok THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END
+$$;
 
 --
 -- The contract's shapes: zk_stat's fields, the foundation's signatures and

@@ -17,36 +17,6 @@
 
 CREATE EXTENSION dblink;
 
--- (as in zk_sessions; repeated so that this file stands alone after zk_basic)
-CREATE OR REPLACE FUNCTION zk_test_remote(conn text, stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    SELECT t.v INTO r FROM dblink(conn, stmt) AS t(v text);
-    RETURN r;
-EXCEPTION WHEN OTHERS THEN
-    RETURN 'error ' || SQLSTATE;
-END
-$$;
-CREATE OR REPLACE FUNCTION zk_test_wait(cond text, timeout interval DEFAULT '60 s')
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    ok boolean;
-    deadline timestamptz := clock_timestamp() + timeout;
-BEGIN
-    LOOP
-        EXECUTE cond INTO ok;
-        IF ok THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END
-$$;
 
 -- The result of a query sent with dblink_send_query (one text column), or
 -- 'error SQLSTATE'; the connection is ready for the next query afterwards.

@@ -14,42 +14,6 @@
 
 CREATE EXTENSION dblink;
 
--- Helpers of this file and the next ones (zk_watches, zk_acl).
--- zk_test_remote: run a one-column query on a dblink connection and return
--- its first value as text, or 'error SQLSTATE' (the remote messages name
--- session ids).
-CREATE OR REPLACE FUNCTION zk_test_remote(conn text, stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    SELECT t.v INTO r FROM dblink(conn, stmt) AS t(v text);
-    RETURN r;
-EXCEPTION WHEN OTHERS THEN
-    RETURN 'error ' || SQLSTATE;
-END
-$$;
--- zk_test_wait: poll a boolean query until it is true (true) or the time is
--- up (false).  For what happens asynchronously, e.g. the closeSession that a
--- backend's exit queues.
-CREATE OR REPLACE FUNCTION zk_test_wait(cond text, timeout interval DEFAULT '60 s')
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    ok boolean;
-    deadline timestamptz := clock_timestamp() + timeout;
-BEGIN
-    LOOP
-        EXECUTE cond INTO ok;
-        IF ok THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END
-$$;
 -- The invariant of DESIGN.md: no node's ephemeral owner is a dead session.
 CREATE OR REPLACE FUNCTION zk_test_orphan_ephemerals() RETURNS bigint
 LANGUAGE sql AS $$

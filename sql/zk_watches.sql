@@ -20,18 +20,6 @@
 
 CREATE EXTENSION dblink;
 
--- (from zk_sessions; repeated so that this file stands alone after zk_basic)
-CREATE OR REPLACE FUNCTION zk_test_remote(conn text, stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    SELECT t.v INTO r FROM dblink(conn, stmt) AS t(v text);
-    RETURN r;
-EXCEPTION WHEN OTHERS THEN
-    RETURN 'error ' || SQLSTATE;
-END
-$$;
 
 -- The events a dblink connection received before the sentinel's.
 CREATE FUNCTION zk_test_events(conn text)
