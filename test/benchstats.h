@@ -2,8 +2,9 @@
  *
  * benchstats.h
  *	  What the load generators (test/zkbench.c, test/bench/recipe_bench.c)
- *	  share: a latency histogram and a table of errors by SQLSTATE.
- *	  Header-only: each tool is one C file compiled on its own.
+ *	  share: a latency histogram, a table of errors by SQLSTATE, and their
+ *	  argument, clock and connection helpers.  Header-only: each tool is
+ *	  one C file compiled on its own; it defines BENCH_PROGNAME first.
  *
  * IDENTIFICATION
  *	  test/benchstats.h
@@ -13,10 +14,20 @@
 #ifndef ZKPG_BENCHSTATS_H
 #define ZKPG_BENCHSTATS_H
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "libpq-fe.h"
+
+#ifndef BENCH_PROGNAME
+#error "define BENCH_PROGNAME before including benchstats.h"
+#endif
 
 /*
  * Log-bucket histogram of latencies in microseconds.  Values below
@@ -193,6 +204,118 @@ format_errors(const ErrorTable *t, char *buf, size_t len,
 	for (int i = 0; i < t->n && used < len; i++)
 		used += snprintf(buf + used, len - used, "%s%s%s%" PRIu64,
 						 i > 0 ? sep : "", t->e[i].code, kv, t->e[i].count);
+}
+
+/* the servers given with -d, clients spread over them round-robin */
+static char **conninfos;
+static int	nconninfos;
+
+/* Drop the newlines libpq leaves at the end of its messages. */
+static inline char *
+chomp(char *s)
+{
+	size_t		len = strlen(s);
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		s[--len] = '\0';
+	return s;
+}
+
+static inline void fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+
+static inline void
+fatal(const char *fmt,...)
+{
+	va_list		ap;
+	char		buf[2048];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", BENCH_PROGNAME, chomp(buf));
+	exit(1);
+}
+
+static inline int
+parse_int(const char *arg, const char *what, int min, int max)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
+		fatal("invalid %s \"%s\": must be an integer in [%d, %d]",
+			  what, arg, min, max);
+	return (int) v;
+}
+
+/*
+ * Split a -d argument on commas.  A conninfo that itself needs a comma
+ * (a multi-host list) cannot be given this way; use one -d per server.
+ */
+static inline void
+add_conninfos(const char *arg)
+{
+	const char *p = arg;
+
+	for (;;)
+	{
+		const char *comma = strchr(p, ',');
+		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+
+		conninfos = realloc(conninfos, sizeof(char *) * (nconninfos + 1));
+		if (conninfos == NULL)
+			fatal("out of memory");
+		conninfos[nconninfos] = strndup(p, len);
+		if (conninfos[nconninfos] == NULL)
+			fatal("out of memory");
+		nconninfos++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+}
+
+static inline uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
+}
+
+/*
+ * Connect in blocking mode.  The conninfo goes in as "dbname" with
+ * expand_dbname, which is how it may also be a URI, and lets us supply an
+ * application_name the user can still override.
+ */
+static inline PGconn *
+connect_to(const char *conninfo)
+{
+	const char *const keywords[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {conninfo, BENCH_PROGNAME, NULL};
+
+	return PQconnectdbParams(keywords, values, 1);
+}
+
+static inline const char *
+result_sqlstate(const PGresult *res)
+{
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	/* libpq reports a broken connection without a SQLSTATE */
+	return code != NULL ? code : "conn";
+}
+
+/* An error's primary message, without libpq's "ERROR:  " decoration. */
+static inline const char *
+result_message(const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	return msg != NULL ? msg : PQresultErrorMessage(res);
 }
 
 #endif							/* ZKPG_BENCHSTATS_H */

@@ -69,6 +69,7 @@
 
 #include "libpq-fe.h"
 
+#define BENCH_PROGNAME "zkbench"
 #include "benchstats.h"
 
 #define MAX_DEPTH			4096
@@ -156,8 +157,6 @@ typedef struct Worker
 } Worker;
 
 /* Options; read-only once the threads start. */
-static char **conninfos;
-static int	nconninfos;
 static int	nclients = 1;
 static int	duration_s = 10;
 static int	warmup_s = 0;
@@ -187,15 +186,7 @@ static pthread_barrier_t setup_barrier;
 static pthread_barrier_t start_barrier;
 
 static void usage(FILE *out);
-static void fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
-static int	parse_int(const char *arg, const char *what, int min, int max);
-static void add_conninfos(const char *arg);
-static uint64_t now_ns(void);
-static PGconn *connect_to(const char *conninfo);
-static const char *result_sqlstate(const PGresult *res);
 static void copy_message(char *dst, size_t len, const char *src);
-static char *chomp(char *s);
-static const char *result_message(const PGresult *res);
 static bool create_node(PGconn *conn, const char *path, bool ignore_exists,
 						char *errbuf, size_t errlen);
 static void setup_run(void);
@@ -251,112 +242,6 @@ usage(FILE *out)
 			"  --timeline MS     also print, every MS milliseconds of the timed run, a line\n"
 			"                    timeline,ELAPSED_MS,OK,FAILED (operations completed in it)\n"
 			"  -h, --help        show this help\n");
-}
-
-static void
-fatal(const char *fmt,...)
-{
-	va_list		ap;
-	char		buf[2048];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "zkbench: %s\n", chomp(buf));
-	exit(1);
-}
-
-static int
-parse_int(const char *arg, const char *what, int min, int max)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
-		fatal("invalid %s \"%s\": must be an integer in [%d, %d]",
-			  what, arg, min, max);
-	return (int) v;
-}
-
-/*
- * Split a -d argument on commas.  A conninfo that itself needs a comma
- * (a multi-host list) cannot be given this way; use one -d per server.
- */
-static void
-add_conninfos(const char *arg)
-{
-	const char *p = arg;
-
-	for (;;)
-	{
-		const char *comma = strchr(p, ',');
-		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-
-		conninfos = realloc(conninfos, sizeof(char *) * (nconninfos + 1));
-		if (conninfos == NULL)
-			fatal("out of memory");
-		conninfos[nconninfos] = strndup(p, len);
-		if (conninfos[nconninfos] == NULL)
-			fatal("out of memory");
-		nconninfos++;
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
-}
-
-/*
- * Connect in blocking mode.  The conninfo goes in as "dbname" with
- * expand_dbname, which is how it may also be a URI, and lets us supply an
- * application_name the user can still override.
- */
-static PGconn *
-connect_to(const char *conninfo)
-{
-	const char *const keywords[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {conninfo, "zkbench", NULL};
-
-	return PQconnectdbParams(keywords, values, 1);
-}
-
-static const char *
-result_sqlstate(const PGresult *res)
-{
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	/* libpq reports a broken connection without a SQLSTATE */
-	return code != NULL ? code : "conn";
-}
-
-/* Drop the newlines libpq leaves at the end of its messages. */
-static char *
-chomp(char *s)
-{
-	size_t		len = strlen(s);
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		s[--len] = '\0';
-	return s;
-}
-
-/* An error's primary message, without libpq's "ERROR:  " decoration. */
-static const char *
-result_message(const PGresult *res)
-{
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-	return msg != NULL ? msg : PQresultErrorMessage(res);
 }
 
 /*

@@ -103,6 +103,7 @@
 
 #include "libpq-fe.h"
 
+#define BENCH_PROGNAME "recipe_bench"
 #include "../benchstats.h"
 
 #define MAX_SESSIONS		256
@@ -170,8 +171,6 @@ typedef struct Session
 } Session;
 
 /* Options; read-only once the threads start. */
-static char **conninfos;
-static int	nconninfos;
 static int	nsessions = 1;
 static int	duration_s = 10;
 static int	warmup_s = 0;
@@ -205,18 +204,10 @@ static uint64_t handover_unlock_sent_ns;
 static long long handover_last_token = 0;
 
 static void usage(FILE *out);
-static void fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
-static int	parse_int(const char *arg, const char *what, int min, int max);
-static void add_conninfos(const char *arg);
-static uint64_t now_ns(void);
 static bool in_window(uint64_t t);
 static bool is_contended(void);
 static bool uses_zk(void);
-static PGconn *connect_to(const char *conninfo);
-static const char *result_sqlstate(const PGresult *res);
-static const char *result_message(const PGresult *res);
 static void copy_message(char *dst, size_t len, const char *src);
-static char *chomp(char *s);
 static bool exec_command(PGconn *conn, const char *sql, int nparams,
 						 const char *const *values, bool ignore_exists,
 						 char *errbuf, size_t errlen);
@@ -273,69 +264,6 @@ usage(FILE *out)
 			"  -h, --help        show this help\n");
 }
 
-static void
-fatal(const char *fmt,...)
-{
-	va_list		ap;
-	char		buf[2048];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "recipe_bench: %s\n", chomp(buf));
-	exit(1);
-}
-
-static int
-parse_int(const char *arg, const char *what, int min, int max)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
-		fatal("invalid %s \"%s\": must be an integer in [%d, %d]",
-			  what, arg, min, max);
-	return (int) v;
-}
-
-/*
- * Split a -d argument on commas, as zkbench does.  A conninfo that itself
- * needs a comma (a multi-host list) cannot be given this way.
- */
-static void
-add_conninfos(const char *arg)
-{
-	const char *p = arg;
-
-	for (;;)
-	{
-		const char *comma = strchr(p, ',');
-		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-
-		conninfos = realloc(conninfos, sizeof(char *) * (nconninfos + 1));
-		if (conninfos == NULL)
-			fatal("out of memory");
-		conninfos[nconninfos] = strndup(p, len);
-		if (conninfos[nconninfos] == NULL)
-			fatal("out of memory");
-		nconninfos++;
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
-}
-
 static bool
 in_window(uint64_t t)
 {
@@ -353,48 +281,6 @@ static bool
 uses_zk(void)
 {
 	return workload != WL_ADVISORY && workload != WL_HANDOVER_ADVISORY;
-}
-
-/*
- * Connect in blocking mode.  The conninfo goes in as "dbname" with
- * expand_dbname, so that it may also be a URI.
- */
-static PGconn *
-connect_to(const char *conninfo)
-{
-	const char *const keywords[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {conninfo, "recipe_bench", NULL};
-
-	return PQconnectdbParams(keywords, values, 1);
-}
-
-static const char *
-result_sqlstate(const PGresult *res)
-{
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	/* libpq reports a broken connection without a SQLSTATE */
-	return code != NULL ? code : "conn";
-}
-
-/* An error's primary message, without libpq's "ERROR:  " decoration. */
-static const char *
-result_message(const PGresult *res)
-{
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-	return msg != NULL ? msg : PQresultErrorMessage(res);
-}
-
-/* Drop the newlines libpq leaves at the end of its messages. */
-static char *
-chomp(char *s)
-{
-	size_t		len = strlen(s);
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		s[--len] = '\0';
-	return s;
 }
 
 /*
