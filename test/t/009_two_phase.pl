@@ -260,6 +260,17 @@ ok($solo->wait_for_log(qr/needs prepared transactions, but max_prepared_transact
 	'max_prepared_transactions = 0 stops the worker with a clear message');
 $solo->stop('immediate');
 
+# an observer has no place where every participant votes
+my ($with_observer) = ZkpgNode::create_ensemble(3, name => 'withobs', observers => [3],
+	conf => "zkpg.replication = '2pc'\nmax_prepared_transactions = 10\n");
+$with_observer->start;
+ok($with_observer->wait_for_log(qr/zkpg.replication = "2pc" does not support observers \(server 3\)/),
+	'an observer in zkpg.servers stops a 2pc worker with a clear message');
+$with_observer->safe_psql('postgres', 'CREATE EXTENSION zkpg');
+is($with_observer->safe_psql('postgres', 'SELECT state FROM zkpg.status'), 'starting',
+	'and that server does not serve');
+$with_observer->stop('immediate');
+
 # --- 3. 3pc: the participants' timeouts ----------------------------------------
 my @q = ZkpgNode::create_ensemble(3, name => 'threepc',
 	conf => conf_for('3pc', "zkpg.sync_limit = 30\n"));
