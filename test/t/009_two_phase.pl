@@ -68,6 +68,28 @@ sub wait_lock_waiter
 		"SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'zkpg.txnlog'::regclass");
 }
 
+# a psql session holding a lock on $node's zkpg.txnlog, so that the log
+# writes there wait (SHARE) or even its reads do (ACCESS EXCLUSIVE), until
+# the test sends COMMIT
+sub hold_log
+{
+	my ($node, $mode) = @_;
+	my $h = $node->background_psql($db, on_error_stop => 0);
+	$h->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN $mode MODE");
+	return $h;
+}
+
+# a psql session of $node with its zkpg session open (a session is a write
+# too: it must exist before the test holds anything)
+sub client_with_session
+{
+	my ($node) = @_;
+	my $h = $node->background_psql($db, on_error_stop => 0);
+	$h->query_safe("\\set VERBOSITY verbose");
+	$h->query_safe("SELECT zk_session_id()");
+	return $h;
+}
+
 # send a statement on a background psql without waiting for its result
 sub send_async
 {
@@ -163,11 +185,8 @@ $p[1]->safe_psql($db, "BEGIN; PREPARE TRANSACTION 'zkpg_9_0000000100000001'");
 
 # the coordinator killed after server 2 prepared, server 3 still writing:
 # server 3's log write waits for a table lock taken by the test
-my $writer = $p[1]->background_psql($db, on_error_stop => 0);
-$writer->query_safe("\\set VERBOSITY verbose");
-$writer->query_safe("SELECT zk_session_id()");    # its session first
-my $locker = $p[2]->background_psql($db, on_error_stop => 0);
-$locker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+my $writer = client_with_session($p[1]);
+my $locker = hold_log($p[2], 'SHARE');
 send_async($writer, "SELECT zk_create('/in-doubt', 'x')");
 ok(wait_lock_waiter($p[2]), "2pc: server 3's prepare waits for the lock");
 ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
@@ -213,10 +232,8 @@ $locker->quit;
 # server 3 (its peer backend stopped after it voted) still holds the batch
 # in doubt, so the trees disagree until the coordinator's recovery
 # commits it there from its log
-my $w2 = $p[1]->background_psql($db, on_error_stop => 0);
-$w2->query_safe("SELECT zk_session_id()");
-my $decider = $p[0]->background_psql($db, on_error_stop => 0);
-$decider->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+my $w2 = client_with_session($p[1]);
+my $decider = hold_log($p[0], 'SHARE');
 send_async($w2, "SELECT zk_create('/decided', 'x')");
 ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1')
 	  && $p[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
@@ -280,8 +297,7 @@ $q[1]->safe_psql($db, "SELECT zk_create('/base', 'b')");
 # CanCommit answered by server 3, never by server 2 (its log read waits
 # for the test's lock): no PreCommit comes, server 3 drops its promise
 my $offset = -s $q[2]->logfile;
-my $blocker = $q[1]->background_psql($db, on_error_stop => 0);
-$blocker->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN ACCESS EXCLUSIVE MODE");
+my $blocker = hold_log($q[1], 'ACCESS EXCLUSIVE');
 my ($ret, $out, $err) = $q[0]->psql($db, "\\set VERBOSITY verbose\nSELECT zk_create('/no-precommit', 'x')");
 like($err, qr/ZK00[47]/, '3pc: the write fails when a participant never answers CanCommit');
 ok($q[2]->wait_for_log(qr/no PreCommit for batch 0x[0-9a-f]+ within \d+ ms; aborting it/, $offset),
@@ -293,10 +309,8 @@ ok(ZkpgNode::wait_serving($_), '3pc: serves again') for @q;
 
 # the coordinator killed after PreCommit, before its decision (its own log
 # write waits for the test's lock): the participants commit on their own
-my $w3 = $q[1]->background_psql($db, on_error_stop => 0);
-$w3->query_safe("SELECT zk_session_id()");
-my $cl = $q[0]->background_psql($db, on_error_stop => 0);
-$cl->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+my $w3 = client_with_session($q[1]);
+my $cl = hold_log($q[0], 'SHARE');
 send_async($w3, "SELECT zk_create('/precommitted', 'x')");
 ok($q[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt')
 	  && $q[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt'),
@@ -333,11 +347,8 @@ for my $mode (qw(3pc zab))
 
 	# the victim's log write waits for the test's lock; the partition
 	# falls while it waits, then the lock goes and it logs (3pc: prepares)
-	my $wr = $L->background_psql($db, on_error_stop => 0);
-	$wr->query_safe("\\set VERBOSITY verbose");
-	$wr->query_safe("SELECT zk_session_id()");
-	my $lk = $victim->background_psql($db, on_error_stop => 0);
-	$lk->query_safe("BEGIN; LOCK TABLE zkpg.txnlog IN SHARE MODE");
+	my $wr = client_with_session($L);
+	my $lk = hold_log($victim, 'SHARE');
 	send_async($wr, "SELECT zk_create('/split', 'x')");
 	ok(wait_lock_waiter($victim), "$mode: the victim received the batch");
 	ZkpgNode::isolate(\@r, $vid);
