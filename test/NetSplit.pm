@@ -35,6 +35,9 @@ use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 
+my %live_links;          # listener pid => 1, for every relay not stopped
+my $owner_pid = $$;      # END cleans up in the test process only
+
 sub start_link
 {
 	my ($listen_port, $target_port) = @_;
@@ -48,6 +51,11 @@ sub start_link
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
 	{
+		# the relay must not hold the test's output open: prove waits for
+		# EOF on it, so a test that dies would otherwise never end
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>', '/dev/null');
 		POSIX::setpgid(0, 0);
 		$SIG{CHLD} = 'IGNORE';
 		while (1)
@@ -67,6 +75,7 @@ sub start_link
 	close $listener;
 	# the parent also sets it, so that cut() works at once
 	POSIX::setpgid($pid, $pid);
+	$live_links{$pid} = 1;
 	return { pid => $pid, port => $listen_port, target => $target_port };
 }
 
@@ -103,9 +112,26 @@ sub heal { kill 'CONT', -$_[0]{pid}; }
 sub stop
 {
 	my ($link) = @_;
-	kill 'CONT', -$link->{pid};
-	kill 'KILL', -$link->{pid};
+	_kill_group($link->{pid});
 	waitpid($link->{pid}, 0);
+}
+
+sub _kill_group
+{
+	my ($pid) = @_;
+	kill 'CONT', -$pid;
+	kill 'KILL', -$pid;
+	delete $live_links{$pid};
+}
+
+# a test that dies before stop() leaves no relay behind (cut ones are
+# stopped processes that would live forever)
+END
+{
+	if ($$ == $owner_pid)
+	{
+		_kill_group($_) for keys %live_links;
+	}
 }
 
 1;

@@ -188,30 +188,37 @@ count_prove() {    # count_prove LOG RC
 	mapfile -t failed_files < <(sed -nE 's/^(t\/[^ ]+\.pl) +\(Wstat:.*/\1/p' "$logf" | sort -u)
 	nfail=${#failed_files[@]}
 	if [ -z "$files" ]; then
-		# prove did not get to its summary
+		# prove did not get to its summary (timed out): show the test it
+		# was in, the newest TAP log
 		fail_unit tap
-		return
+		local last
+		last="$(ls -t "$WORK"/tmp_check/log/regress_log_* 2>/dev/null | head -n 1)"
+		[ -n "$last" ] && failed_files=("t/${last##*/regress_log_}.pl")
+		nfail=0
 	fi
-	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
-		fail_unit tap
+	if [ -n "$files" ]; then
+		if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+			fail_unit tap
+		fi
+		PASSED=$((PASSED + files - nfail))
+		FAILED=$((FAILED + nfail))
 	fi
-	PASSED=$((PASSED + files - nfail))
-	FAILED=$((FAILED + nfail))
 	local f
 	for f in "${failed_files[@]}"; do
 		FAILED_NAMES+=("tap:$f")
 		local base
 		base="$(basename "$f" .pl)"
-		if [ -f "$WORK/tmp_check/log/regress_log_$base" ]; then
-			echo "----- tail of tmp_check/log/regress_log_$base -----"
-			tail -n 150 "$WORK/tmp_check/log/regress_log_$base"
-		fi
 		local sl
 		for sl in "$WORK"/tmp_check/log/"${base}"_*.log; do
 			[ -f "$sl" ] || continue
 			echo "----- tail of $sl -----"
 			tail -n 80 "$sl"
 		done
+		# last, so that the reason of the failure ends the output
+		if [ -f "$WORK/tmp_check/log/regress_log_$base" ]; then
+			echo "----- tail of tmp_check/log/regress_log_$base -----"
+			tail -n 150 "$WORK/tmp_check/log/regress_log_$base"
+		fi
 	done
 }
 
