@@ -98,11 +98,41 @@ sub send_async
 	return;
 }
 
+# the output of what send_async sent, once it is done; a psql that ends or
+# times out meanwhile is reported in the output, not by dying
 sub wait_async
 {
 	my ($h) = @_;
-	pump_until($h->{run}, $h->{timeout}, \$h->{stdout}, qr/done/);
-	return $h->{stdout} . $h->{stderr};
+	my $ok = eval { pump_until($h->{run}, $h->{timeout}, \$h->{stdout}, qr/done/) };
+	my $out = $h->{stdout} . $h->{stderr};
+	$out .= "\n[wait_async: " . ($@ || 'psql ended or timed out') . ']' unless $ok;
+	return $out;
+}
+
+# end the transaction that hold_log() began; false, with the reason in the
+# test's log, when its session is gone
+sub release
+{
+	my ($h) = @_;
+	my ($failed, $err) = (1, '');
+	eval { (undef, $failed) = $h->query("COMMIT"); 1 } or $err = $@;
+	diag("releasing the test's lock failed: $h->{stderr} $err") if $failed;
+	return !$failed;
+}
+
+# what every backend of the nodes does, for the log of a failed step
+sub diag_activity
+{
+	my (@nodes) = @_;
+	for my $node (@nodes)
+	{
+		my ($ret, $out, $err) = $node->psql($db,
+			"SELECT state, leader_id, last_logged_zxid, committed_zxid, applied_zxid FROM zkpg.status; "
+			  . "SELECT pid, backend_type, state, wait_event_type, wait_event, left(query, 80) "
+			  . "FROM pg_stat_activity WHERE pid <> pg_backend_pid()");
+		diag($node->name . ":\n$out$err");
+	}
+	return;
 }
 
 # --- 1. the API suite in 2pc and 3pc -----------------------------------------
@@ -194,7 +224,7 @@ ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE co
 my $t_kill = time();
 ZkpgNode::kill9_server($p[0]);
 like(wait_async($writer), qr/ZK004/, '2pc: the writer learns the outcome is unknown (ZK004)');
-$locker->query_safe("COMMIT");
+release($locker);
 ok($p[2]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE coordinator = 1'),
 	'2pc: server 3 prepared it too once the lock went');
 sleep 1;
@@ -241,7 +271,7 @@ ok($p[1]->poll_query_until($db, 'SELECT count(*) = 1 FROM zkpg.in_doubt WHERE co
 my $peer_backend = $p[2]->safe_psql($db,
 	"SELECT pid FROM pg_stat_activity WHERE application_name = 'zkpg peer 1'");
 kill 'STOP', $peer_backend;
-$decider->query_safe("COMMIT");
+release($decider);
 like(wait_async($w2), qr{/decided}, '2pc: the write is acknowledged once decided');
 my $has = "SELECT count(*) FROM zkpg.znode WHERE path = '/decided'";
 is($p[1]->safe_psql($db, $has) . $p[2]->safe_psql($db, $has), '10',
@@ -303,7 +333,7 @@ like($err, qr/ZK00[47]/, '3pc: the write fails when a participant never answers 
 ok($q[2]->wait_for_log(qr/no PreCommit for batch 0x[0-9a-f]+ within \d+ ms; aborting it/, $offset),
 	'3pc: the participant that promised aborts on its timeout');
 is(in_doubt($q[2]), '0', '3pc: it prepared nothing');
-$blocker->query_safe("COMMIT");
+release($blocker);
 $blocker->quit;
 ok(ZkpgNode::wait_serving($_), '3pc: serves again') for @q;
 
@@ -352,12 +382,13 @@ for my $mode (qw(3pc zab))
 	send_async($wr, "SELECT zk_create('/split', 'x')");
 	ok(wait_lock_waiter($victim), "$mode: the victim received the batch");
 	ZkpgNode::isolate(\@r, $vid);
-	$lk->query_safe("COMMIT");
+	ok(release($lk), "$mode: the victim's log writes go on");
 	my $result = wait_async($wr);
 	my $victim_has = "SELECT count(*) FROM zkpg.znode WHERE path = '/split'";
 	if ($mode eq '3pc')
 	{
-		like($result, qr/ZK00[47]/, '3pc: the coordinator aborts the batch whose vote was cut off');
+		like($result, qr/ZK00[47]/, '3pc: the coordinator aborts the batch whose vote was cut off')
+		  or diag_activity(@r);
 		ok($victim->poll_query_until($db, "SELECT ($victim_has) = 1"),
 			'3pc: the cut-off participant commits it on its timeout');
 		is($L->safe_psql($db, $victim_has) . $other->safe_psql($db, $victim_has), '00',
@@ -368,7 +399,8 @@ for my $mode (qw(3pc zab))
 	}
 	else
 	{
-		unlike($result, qr/ERROR/, 'zab: the majority commits the write');
+		unlike($result, qr/ERROR|wait_async/, 'zab: the majority commits the write')
+		  or diag_activity(@r);
 		is($L->safe_psql($db, $victim_has) . $other->safe_psql($db, "$SYNC $victim_has"), '11',
 			'zab: the majority has it');
 		sleep 4;
