@@ -421,6 +421,14 @@ ZkTakeRequests(int max_requests, Size max_bytes)
 		taken += len;
 		out = lappend(out, s);
 	}
+
+	/*
+	 * Drained: start over at the ring's first bytes.  Every backend then
+	 * writes to the same few pages, already in its page table, instead of
+	 * taking a page fault on each new page of a ring of many megabytes.
+	 */
+	if (ZkShmem->queue_head == ZkShmem->queue_tail)
+		ZkShmem->queue_head = ZkShmem->queue_tail = 0;
 	LWLockRelease(ZkShmem->queue_lock);
 	if (out != NIL)
 		ConditionVariableBroadcast(&ZkShmem->space_cv);
