@@ -15,7 +15,12 @@
 #
 # Usage:
 #	  test/bench/run_ensemble_bench.sh [-T SECONDS] [--failovers N]
-#		  [--port BASE] [--tick MS] [--keep]
+#		  [--port BASE] [--tick MS] [--keep] [--profile]
+#
+# --profile also runs creates at 32 clients once more and prints where the
+# CPU goes: CPU time per create of each kind of process (client backends,
+# leader worker, learners' log backends, appliers, ...; read from /proc)
+# and, when perf is installed, perf's top symbols over the whole machine.
 #
 # IDENTIFICATION
 #	  test/bench/run_ensemble_bench.sh
@@ -29,6 +34,7 @@ FAILOVERS=5
 BASE=5561
 TICK=100
 KEEP=0
+PROFILE=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 		-T) DURATION=$2; shift 2 ;;
@@ -36,6 +42,7 @@ while [ $# -gt 0 ]; do
 		--port) BASE=$2; shift 2 ;;
 		--tick) TICK=$2; shift 2 ;;
 		--keep) KEEP=1; shift ;;
+		--profile) PROFILE=1; shift ;;
 		*) sed -n '3,/^# IDENTIFICATION/p' "$0" | sed -e '$d' -e 's/^#[ \t]\{0,1\}//'; exit 1 ;;
 	esac
 done
@@ -76,6 +83,100 @@ bench "create, 32 clients" -c 32 -w create
 bench "create, 8 x 32 pipelined" -c 8 -P 32 -w create
 bench "set, 32 clients" -c 32 -w set
 bench "get, 32 clients" -c 32 -w get
+
+# CPU seconds (utime + stime) of every process of the peers, one line per
+# process: "peer kind pid seconds"; kind from the process title, or "peer"
+# for the backends of the peers' own connections (application_name)
+cpu_snapshot()
+{
+	local i pm peers
+	for i in 1 2 3; do
+		pm=$(head -1 "$work/peer$i/postmaster.pid")
+		peers=$(q "$i" "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name LIKE 'zkpg peer %'")
+		ps -e -o pid=,ppid=,args= | awk -v pm="$pm" -v p="$i" -v peers=" $peers " '
+			$2 == pm {
+				kind = "other";
+				if ($0 ~ /zkpg quorum peer/) kind = "worker";
+				else if ($0 ~ /zkpg applier/) kind = "applier";
+				else if ($0 ~ /postgres postgres/) kind = index(peers, " " $1 " ") ? "peer" : "client";
+				print p, kind, $1
+			}'
+	done | while read -r p kind pid; do
+		# a process that ended meanwhile is left out
+		read -r stat <"/proc/$pid/stat" 2>/dev/null || continue
+		echo "$p $kind $pid ${stat##*) }"
+	done | awk -v hz="$(getconf CLK_TCK)" '{ print $1, $2, $3, ($16 + $17) / hz }'
+}
+
+# creates committed so far (the leader's znode count)
+znodes() { q "$1" "SELECT znode_count FROM zkpg.status"; }
+
+if [ "$PROFILE" = 1 ]; then
+	l=$(leader_of 1 2 3)
+	as_pg "$here/test/zkbench" -d "$(conn 1)" -d "$(conn 2)" -d "$(conn 3)" \
+		-T "$((DURATION + 6))" -c 32 -w create --csv > "$work/profile.csv" &
+	bench_pid=$!
+	sleep 3
+	perf_pid=""
+	if command -v perf >/dev/null; then
+		perf record -a -g -o "$work/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
+	n0=$(znodes "$l")
+	cpu_snapshot > "$work/cpu.before"
+	t0=$(date +%s.%N)
+	sleep "$DURATION"
+	cpu_snapshot > "$work/cpu.after"
+	t1=$(date +%s.%N)
+	n1=$(znodes "$l")
+	[ -n "$perf_pid" ] && wait "$perf_pid"
+	wait "$bench_pid"
+	el=$(awk "BEGIN { print $t1 - $t0 }")
+	ops_s=$(awk "BEGIN { printf \"%.0f\", ($n1 - $n0) / $el }")
+	# CPU seconds per process over the window: from perf's samples when
+	# perf ran (the kernel's own accounting misses much of a virtual
+	# machine's interrupt and exit time), else from /proc
+	if [ -n "$perf_pid" ] && [ -f "$work/perf.data" ]; then
+		source="perf samples"
+		perf report -i "$work/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null |
+			awk -v n="$(nproc)" -v el="$DURATION" '$1 ~ /%$/ { split($2, a, ":"); sub(/%/, "", $1); print a[1], $1 / 100 * n * el }' \
+			> "$work/cpu.used"
+	else
+		source="/proc utime + stime"
+		awk 'NR == FNR { before[$3] = $4; next } ($3 in before) { print $3, $4 - before[$3] }' \
+			"$work/cpu.before" "$work/cpu.after" > "$work/cpu.used"
+	fi
+	echo
+	echo "where the CPU goes, creates at 32 clients ($ops_s/s; leader: peer $l; $(nproc) cores; $source):"
+	echo
+	echo "| process kind | peer | CPU % of one core | CPU us per create |"
+	echo "|---|---|--:|--:|"
+	awk -v el="$el" -v ops="$ops_s" -v l="$l" '
+		NR == FNR { kind[$3] = $2 "|" (($1 == l) ? "leader" : "learner"); next }
+		{
+			k = ($1 in kind) ? kind[$1] : "not zkpg (zkbench, kernel, ...)|";
+			if ($1 == 0) k = "idle|";
+			cpu[k] += $2; if ($1 != 0) total += $2
+		}
+		END {
+			for (k in cpu) {
+				split(k, a, "|");
+				printf "| %s | %s | %.0f | %.0f |\n", a[1], a[2], 100 * cpu[k] / el, 1e6 * cpu[k] / el / ops
+			}
+			printf "| all but idle | | %.0f | %.0f |\n", 100 * total / el, 1e6 * total / el / ops
+		}' "$work/cpu.before" "$work/cpu.used" | sort -t'|' -k5 -rn
+	if [ -n "$perf_pid" ] && [ -f "$work/perf.data" ]; then
+		echo
+		echo "perf, whole machine, by object:"
+		perf report -i "$work/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+			grep '%' | head -8 || true
+		echo
+		echo "perf, whole machine, top symbols:"
+		perf report -i "$work/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
+			grep '%' | head -25 || true
+	fi
+	echo
+fi
 
 # failover: kill -9 of the leader, then a client of a survivor, connected
 # and with its session open before the kill (as a ZooKeeper client is),
