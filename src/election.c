@@ -250,7 +250,9 @@ ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable)
 	for (i = 0; i < e->config->npeers; i++)
 	{
 		has[i] = false;
-		if (e->config->peers[i].observer || (i != e->my_index && !reachable[i]))
+		/* a voter we heard from in this round is reachable too */
+		if (e->config->peers[i].observer ||
+			(i != e->my_index && !reachable[i] && !e->has_recv[i]))
 			continue;
 		voters++;
 		if (!e->has_recv[i])

@@ -386,7 +386,8 @@ ZkLearn(ZkElection *election)
 		{
 			ZkReceived *r = lfirst(lc);
 
-			if (r->inbox || r->peer != leader_index)
+			/* answers to the election's notifications are the election's */
+			if (r->inbox || r->peer != leader_index || r->type == ZK_MSG_NOTIFICATION)
 				continue;
 			/* a SYNC the leader could not answer is asked again */
 			if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
@@ -402,6 +403,14 @@ ZkLearn(ZkElection *election)
 				}
 				continue;
 			}
+			/*
+			 * Not synced yet, our leader may still be finalizing the vote
+			 * that elects it (we decided first): wait, as ZooKeeper's
+			 * Follower keeps trying to connect, within init_limit.
+			 */
+			if (!serving && r->answer.note.state == ZK_STATE_LOOKING &&
+				r->answer.note.vote.leader == election->leader)
+				continue;
 			if (r->answer.note.state != ZK_STATE_LEADING ||
 				r->answer.note.vote.leader != election->leader)
 			{

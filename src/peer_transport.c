@@ -79,6 +79,7 @@ typedef struct PeerConn
 	TimestampTz started_at;
 	int			backoff_ms;
 	bool		flush_pending;
+	bool		peer_exiting;	/* its backend sent a FATAL: it is ending */
 	List	   *queued;			/* OutMessage, not sent yet */
 	List	   *in_flight;		/* OutMessage, sent, oldest first */
 	int64	   *lost;			/* tags of calls failed with no one to tell */
@@ -97,6 +98,8 @@ static void conn_advance(int i, ZkTransportAnswer answer, void *arg);
 static void conn_send_queued(int i, ZkTransportAnswer answer, void *arg);
 static void conn_read(int i, ZkTransportAnswer answer, void *arg);
 static void message_free(OutMessage *m);
+static void conn_notice(void *arg, const PGresult *res);
+static bool is_fatal(const PGresult *res);
 static bool queue_message(int i, StringInfo msg, int64 tag, bool replaceable,
 						  const char *sql_before, const char *sql_after);
 
@@ -121,6 +124,29 @@ bool
 ZkTransportConnected(int i)
 {
 	return conns[i].state == CONN_READY;
+}
+
+/*
+ * Does peer i's connection carry a message that is not an election
+ * notification (queued or awaiting its answer)?
+ */
+bool
+ZkTransportCarriesWork(int i)
+{
+	ListCell   *lc;
+
+	foreach(lc, conns[i].queued)
+		if (!((OutMessage *) lfirst(lc))->replaceable)
+			return true;
+	foreach(lc, conns[i].in_flight)
+	{
+		OutMessage *m = lfirst(lc);
+
+		/* tag -1: the PREPARE of a new connection's call */
+		if (!m->replaceable && m->tag != -1)
+			return true;
+	}
+	return false;
 }
 
 int
@@ -233,6 +259,35 @@ conn_start(int i)
 	}
 	conns[i].state = CONN_CONNECTING;
 	conns[i].poll = PGRES_POLLING_WRITING;
+	conns[i].peer_exiting = false;
+	PQsetNoticeReceiver(conns[i].conn, conn_notice, &conns[i]);
+}
+
+/* a FATAL or PANIC report: the backend at the other end is exiting */
+static bool
+is_fatal(const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	return severity != NULL &&
+		(strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0);
+}
+
+/*
+ * libpq hands an error that arrives on an idle connection to the notice
+ * receiver.  When a peer's postmaster dies (kill -9) or shuts down, its
+ * backend says so with a FATAL before it exits; its socket closes only
+ * once the process is gone, which takes a virtual machine ~100 ms with
+ * shared memory to unmap.  The FATAL lets us see a lost leader that much
+ * sooner.
+ */
+static void
+conn_notice(void *arg, const PGresult *res)
+{
+	PeerConn   *c = (PeerConn *) arg;
+
+	if (is_fatal(res))
+		c->peer_exiting = true;
 }
 
 static void
@@ -474,13 +529,25 @@ conn_read(int i, ZkTransportAnswer answer, void *arg)
 				m->failed = true;
 				break;
 			default:
-				if (!m->failed)
+				if (is_fatal(res))
+					conns[i].peer_exiting = true;
+				else if (!m->failed)
 					elog(DEBUG1, "zkpg server %d refused a peer message: %s",
 						 tconfig->peers[i].id, PQresultErrorMessage(res));
 				m->failed = true;
 				break;
 		}
 		PQclear(res);
+		if (conns[i].peer_exiting)
+			break;
+	}
+	/* idle: parse what came anyway, so that a FATAL reaches conn_notice */
+	if (conns[i].in_flight == NIL)
+		(void) PQisBusy(conn);
+	if (conns[i].peer_exiting)
+	{
+		conn_drop(i, "its backend is exiting (FATAL)", answer, arg);
+		return;
 	}
 	if (conns[i].state == CONN_READY)
 		conn_send_queued(i, answer, arg);

@@ -29,6 +29,7 @@ extern bool ZkTransportSendWrapped(int peer, StringInfo msg, int64 tag,
 extern void ZkTransportWait(long timeout_ms, ZkTransportAnswer answer, void *arg);
 extern bool ZkTransportConnected(int peer);
 extern int	ZkTransportPending(int peer);
+extern bool ZkTransportCarriesWork(int peer);
 extern void ZkTransportReset(int peer, ZkTransportAnswer answer, void *arg);
 
 #endif							/* ZKPG_PEER_TRANSPORT_H */

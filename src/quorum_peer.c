@@ -610,7 +610,13 @@ ZkPeerWait(long timeout_ms)
 	return received;
 }
 
-/* drop every connection, failing what they carry: a new role starts clean */
+/*
+ * A new role starts clean: drop every connection that carries a message
+ * of the old role, failing it.  An idle connection, or one that carries
+ * only election notifications, is as clean as a new one and is kept: a
+ * new connection costs a backend start on the peer, and a failover would
+ * wait for two of them (election, then sync).
+ */
 void
 ZkPeerResetConnections(void)
 {
@@ -618,7 +624,7 @@ ZkPeerResetConnections(void)
 	int			i;
 
 	for (i = 0; i < ZkQuorum.npeers; i++)
-		if (i != ZkQuorum.my_index)
+		if (i != ZkQuorum.my_index && ZkTransportCarriesWork(i))
 			ZkTransportReset(i, collect_answer, &lost);
 	list_free_deep(lost);
 }
