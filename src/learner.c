@@ -392,6 +392,18 @@ ZkLearn(ZkElection *election)
 			/* a SYNC the leader could not answer is asked again */
 			if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
 				sync_sent = 0;
+
+			/*
+			 * Forwarded requests the leader refused (it no longer leads
+			 * our epoch, or its queue stayed full) are lost: their
+			 * backends learn at once that the outcome is unknown, instead
+			 * of waiting for zkpg.request_timeout.
+			 */
+			if (r->type == ZK_MSG_REQUESTS && r->answered && !r->answer.ok)
+			{
+				elog(LOG, "zkpg leader %d refused forwarded requests", election->leader);
+				ZkFailWaitingRequests();
+			}
 			if (!r->answered)
 			{
 				/* a broken connection: the leader is gone, as ZooKeeper's

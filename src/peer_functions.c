@@ -383,24 +383,30 @@ on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	pending.current_epoch = m->epoch;
 }
 
+/* we lead this epoch (and serve, if asked) */
 static bool
-leading_epoch(int64 epoch)
+leading_epoch(int64 epoch, bool serving)
 {
 	bool		ok;
 
 	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
-	ok = ZkShmem->state == ZK_STATE_LEADING && ZkShmem->serving && ZkShmem->epoch == epoch;
+	ok = ZkShmem->state == ZK_STATE_LEADING && ZkShmem->epoch == epoch &&
+		(ZkShmem->serving || !serving);
 	LWLockRelease(ZkShmem->state_lock);
 	return ok;
 }
 
-/* Forwarded requests join the leader's queue, in their order. */
+/*
+ * Forwarded requests join the leader's queue, in their order.  A learner
+ * synced in our epoch may forward before we serve (we serve once a quorum
+ * is synced): they wait in the queue, which a role change empties.
+ */
 static void
 on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a)
 {
 	int			i;
 
-	if (!leading_epoch(m->epoch))
+	if (!leading_epoch(m->epoch, false))
 		return;
 	for (i = 0; i < m->n; i++)
 	{
@@ -420,7 +426,7 @@ on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a)
 {
 	ZkPeerTouches *t = &ZkShmem->touches[from];
 
-	if (!leading_epoch(m->epoch))
+	if (!leading_epoch(m->epoch, true))
 		return;
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	t->n = Min(m->n, ZK_MAX_TOUCHES);
@@ -537,7 +543,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 			on_ping(&m, from, &a);
 			break;
 		case ZK_MSG_SYNC:
-			a.ok = leading_epoch(m.epoch);
+			a.ok = leading_epoch(m.epoch, true);
 			break;
 		case ZK_MSG_NOTIFICATION:
 			a.ok = !mismatch;
