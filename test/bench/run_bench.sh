@@ -21,6 +21,8 @@
 #	  zkbench set      32 clients
 #	  zkbench get      1 client, 32 clients
 #	  pgbench INSERT   1 client, 32 clients (-n -M prepared -j 2)
+#	  pgbench SELECT   32 clients: a primary-key lookup, and SELECT 1 (the
+#					   cost of a statement round trip: the floor of zk_get)
 #
 # With --scale, it also shows that the tree is not bounded by memory:
 # 1,000,000 znodes created by 4 clients with zk_multi (1,000 creates per
@@ -121,7 +123,7 @@ cleanup()
 		"${AS_SERVER[@]}" "$BINDIR/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 ||
 			echo "run_bench.sh: could not stop the server in $WORK/data" >&2
 	elif [ -n "$CONNINFO" ]; then
-		psql_run -c 'DROP TABLE IF EXISTS bench_insert' >/dev/null 2>&1 || true
+		psql_run -c 'DROP TABLE IF EXISTS bench_insert, bench_select' >/dev/null 2>&1 || true
 	fi
 	if [ "$KEEP" = 1 ]; then
 		echo "run_bench.sh: kept $WORK" >&2
@@ -208,6 +210,12 @@ psql_run -c 'DROP TABLE IF EXISTS bench_insert' \
 	-c 'CREATE TABLE bench_insert(id bigserial primary key, v text)' ||
 	die "could not create bench_insert"
 echo "INSERT INTO bench_insert(v) VALUES ('x');" >"$WORK/insert.sql"
+psql_run -c 'DROP TABLE IF EXISTS bench_select' \
+	-c 'CREATE TABLE bench_select(id int primary key, v text)' \
+	-c "INSERT INTO bench_select SELECT i, 'x' FROM generate_series(1, 1000) i" >/dev/null ||
+	die "could not create bench_select"
+printf '\\set k random(1, 1000)\nSELECT v FROM bench_select WHERE id = :k;\n' >"$WORK/select.sql"
+echo "SELECT 1;" >"$WORK/select1.sql"
 
 # One row per run: name|clients|depth|ops/s|p50|p99|max|errors
 ROWS=()
@@ -270,6 +278,21 @@ run_pgbench()
 	eval "PGB_${clients}=\$tps"
 }
 
+# read floors: what a statement costs this server with no zkpg in it
+run_pgbench_read()
+{
+	local name=$1 script=$2 clients=32 tps
+
+	echo "run_bench.sh: pgbench $name, $clients clients, ${DURATION}s" >&2
+	if ! tps=$("$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$DURATION" \
+		-f "$WORK/$script" "$CONNINFO" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p') || [ -z "$tps" ]; then
+		FAILED=1
+		ROWS+=("pgbench $name|$clients|1|failed|||||")
+		return
+	fi
+	ROWS+=("pgbench $name|$clients|1|$(printf '%.1f' "$tps")|||||")
+}
+
 # 1,000,000 znodes: 4 clients x 250 parents x 1,000 children, one
 # zk_multi per parent; then 100,000 children under one node.
 run_scale()
@@ -318,6 +341,8 @@ if [ "$THROUGHPUT" = 1 ]; then
 	run_zkbench get 32 1
 	run_pgbench 1
 	run_pgbench 32
+	run_pgbench_read "SELECT by primary key" select.sql
+	run_pgbench_read "SELECT 1" select1.sql
 fi
 if [ "$SCALE" = 1 ]; then
 	run_scale
