@@ -3,7 +3,9 @@
 # kill -9 of the leader elects another among the survivors; a restarted
 # peer joins the sitting leader without a new election; an observer never
 # leads and follows the voters' choice; a leader cut off from its quorum
-# steps down; a misconfigured peer says so and stays down.
+# steps down; a misconfigured peer says so and stays down; a client of a
+# survivor that retries at once gets its write acknowledged after each of
+# several leader kills.
 use strict;
 use warnings;
 
@@ -76,6 +78,51 @@ is(ZkpgNode::wait_for_leader(\@nodes, $next), $next,
 	"restarted peer $leader follows the sitting leader $next");
 is(election_epoch_log($nodes[ $next - 1 ]), $before,
 	'the sitting leader kept its role: no new election');
+
+# --- failover as a client sees it, several times ------------------------
+# A client of a survivor, connected and with its session open before the
+# kill, retries its write at once, as a ZooKeeper client does on a lost
+# connection (a sequential node: the attempt that failed with "outcome
+# unknown" may have been applied, and a retry must not fail on it).  The
+# retry must be acknowledged by the new leader, not lost: a request
+# forwarded in the few ms between the learner's sync and the leader's
+# quorum was once refused and dropped, leaving its writer waiting for
+# zkpg.request_timeout (set high here, so that the statement_timeout
+# catches such a loss).
+for my $round (1 .. 4)
+{
+	my $old = ZkpgNode::wait_for_leader(\@nodes);
+	my $victim = $nodes[ $old - 1 ];
+	my ($client_node) = grep { $_ != $victim } @nodes;
+	my $client = $client_node->background_psql($db, on_error_stop => 0);
+	$client->query_safe("SET zkpg.request_timeout = '120s'");
+	$client->query_safe("SET statement_timeout = '30s'");
+	$client->query_safe("SELECT zk_session_id()");
+
+	my ($pm, @children) = ZkpgNode::server_pids($victim);
+	$victim->kill9;
+	$client->query_until(qr/sent/, "\\echo sent\n"
+		  . "DO \$\$DECLARE n int := 0; BEGIN LOOP BEGIN "
+		  . "PERFORM zk_create('/failover-$round-', '', 'persistent_sequential'); EXIT; "
+		  . "EXCEPTION WHEN others THEN n := n + 1; IF n <= 3 OR n % 10000 = 0 THEN "
+		  . "RAISE LOG 'zkpg test: attempt % failed: % %', n, SQLSTATE, SQLERRM; END IF; "
+		  . "END; END LOOP; END\$\$;\n"
+		  . "SELECT 'acked ' || count(*) FROM zkpg.znode WHERE path LIKE '/failover-$round-%';\n"
+		  . "\\echo done\n");
+	pump_until($client->{run}, $client->{timeout}, \$client->{stdout}, qr/done/);
+	like($client->{stdout}, qr/acked [12]/,
+		"failover $round: the survivor's client gets its retried write acknowledged");
+	is($client->{stderr}, '', "failover $round: no error reached the client");
+	$client->quit;
+
+	# as kill9_server: its processes gone and the postmaster reaped
+	ZkpgNode::wait_pids_gone(30, @children);
+	my $deadline = time() + 30;
+	select(undef, undef, undef, 0.05) while kill(0, $pm) && time() < $deadline;
+	$victim->start;
+}
+ok(defined ZkpgNode::wait_for_leader(\@nodes), 'after the failovers, one leader');
+ZkpgNode::converged('after the failovers', @nodes);
 
 # --- a leader that loses its quorum steps down -------------------------
 my @followers = grep { $_ != $nodes[ $next - 1 ] } @nodes;
