@@ -279,10 +279,12 @@ sub _pid_alive
 
 =pod
 
-=item kill9_server($node, children => 0|1, timeout => $s)
+=item kill9_server($node, children => 0|1, timeout => $s, after_kill => sub)
 
 Crashes the node: kill -9 of its postmaster ($node->kill9), and with
-C<children> of every child process at the same moment.  Then waits (up to
+C<children> of every child process at the same moment.  C<after_kill>, if
+given, runs right then, while the node's processes are still exiting (a
+client's first move after the crash).  Then waits (up to
 C<timeout> seconds, default a sixth of the TAP timeout) for the children to
 exit by themselves, as they must when their postmaster is gone
 (WL_EXIT_ON_PM_DEATH); stragglers are killed with -9 so that the node can be
@@ -301,6 +303,7 @@ sub kill9_server
 	my ($pm, @children) = server_pids($node);
 	$node->kill9;
 	kill 'KILL', @children if $params{children};
+	$params{after_kill}->() if $params{after_kill};
 
 	my @alive = wait_pids_gone($timeout, @children);
 	my @stragglers = map { describe_pid($_) } @alive;
