@@ -24,6 +24,7 @@
 #include "utils/snapmgr.h"
 
 #include "bgworker.h"
+#include "internal_sql.h"
 #include "zkpg.h"
 
 void
@@ -41,6 +42,8 @@ ZkWorkerStart(const char *name)
 	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	/* whatever ALTER DATABASE or ALTER ROLE set: only zkpg's own SQL runs here */
+	ZkPinSearchPath();
 }
 
 void

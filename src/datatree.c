@@ -9,7 +9,8 @@
  * REPEATABLE READ transaction still sees its own writes, which the
  * applier committed after the transaction's snapshot was taken.  Reads
  * and writes run as the bootstrap superuser, because ordinary roles may
- * use the API but not touch the tables.
+ * use the API but not touch the tables, with a pinned search_path and
+ * qualified names (internal_sql.c).
  *
  * Writes are made only by the applier, in zxid order, from txns whose
  * validity the request processor established; a write that finds the
@@ -25,7 +26,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -38,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "datatree.h"
+#include "internal_sql.h"
 #include "path.h"
 #include "zkpg.h"
 
@@ -84,22 +85,15 @@ struct ZkTree
 	HTAB	   *pending;		/* PendingParent by path */
 };
 
-typedef struct TreeAccess
-{
-	Oid			save_user;
-	int			save_sec;
-	MemoryContext caller;
-} TreeAccess;
-
 #define STAT_COLUMNS \
 	"czxid, mzxid, pzxid, ctime, mtime, version, aversion, child_creates, " \
-	"num_children, ephemeral_owner, kind, ttl_ms, octet_length(data), acl"
+	"num_children, ephemeral_owner, kind, ttl_ms, pg_catalog.octet_length(data), acl"
 
 static ZkTree *main_tree = NULL;
 
 static SPIPlanPtr tree_plan(ZkTree *tree, TreePlan which);
-static void tree_begin(TreeAccess *acc);
-static void tree_end(TreeAccess *acc);
+static void tree_begin(ZkInternalSql *acc);
+static void tree_end(ZkInternalSql *acc);
 static int	tree_exec(ZkTree *tree, TreePlan which, Datum *values, const char *nulls,
 					  bool read, long tcount);
 static void tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node,
@@ -177,7 +171,7 @@ ZkTreeFlush(ZkTree *tree)
 {
 	HASH_SEQ_STATUS seq;
 	PendingParent *p;
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	List	   *paths = NIL;
 	ListCell   *lc;
 
@@ -207,36 +201,36 @@ tree_plan(ZkTree *tree, TreePlan which)
 	switch (which)
 	{
 		case P_GET:
-			sql = psprintf("SELECT " STAT_COLUMNS " FROM %s WHERE path = $1", z);
+			sql = psprintf("SELECT " STAT_COLUMNS " FROM %s WHERE path" ZK_EQ "$1", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_GET_DATA:
-			sql = psprintf("SELECT " STAT_COLUMNS ", data FROM %s WHERE path = $1", z);
+			sql = psprintf("SELECT " STAT_COLUMNS ", data FROM %s WHERE path" ZK_EQ "$1", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_CHILDREN:
-			sql = psprintf("SELECT path FROM %s WHERE parent = $1 ORDER BY parent, path", z);
+			sql = psprintf("SELECT path FROM %s WHERE parent" ZK_EQ "$1 ORDER BY parent, path", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_CHILD_NODES:
 			sql = psprintf("SELECT " STAT_COLUMNS ", data, path FROM %s "
-						   "WHERE parent = $1 ORDER BY parent, path", z);
+						   "WHERE parent" ZK_EQ "$1 ORDER BY parent, path", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_COUNT_RANGE:
-			sql = psprintf("SELECT count(*) FROM %s WHERE path >= $1 AND path < $2", z);
+			sql = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE path" ZK_GE "$1 AND path" ZK_LT "$2", z);
 			types[nargs++] = TEXTOID;
 			types[nargs++] = TEXTOID;
 			break;
 		case P_COUNT_ALL:
-			sql = psprintf("SELECT count(*) FROM %s", z);
+			sql = psprintf("SELECT pg_catalog.count(*) FROM %s", z);
 			break;
 		case P_EPHEMERALS:
-			sql = psprintf("SELECT path FROM %s WHERE ephemeral_owner = $1 ORDER BY path", z);
+			sql = psprintf("SELECT path FROM %s WHERE ephemeral_owner" ZK_EQ "$1 ORDER BY path", z);
 			types[nargs++] = INT8OID;
 			break;
 		case P_EPHEMERAL_PARENTS:
-			sql = psprintf("SELECT DISTINCT parent FROM %s WHERE ephemeral_owner <> 0 "
+			sql = psprintf("SELECT DISTINCT parent FROM %s WHERE ephemeral_owner" ZK_NE "0 "
 						   "ORDER BY parent", z);
 			break;
 		case P_INSERT:
@@ -255,20 +249,20 @@ tree_plan(ZkTree *tree, TreePlan which)
 			types[nargs++] = INT8OID;
 			break;
 		case P_PARENT_FLUSH:
-			sql = psprintf("UPDATE %s SET child_creates = CASE WHEN $2 < 0 THEN child_creates ELSE $2 END, "
-						   "num_children = num_children + $3, pzxid = $4 WHERE path = $1", z);
+			sql = psprintf("UPDATE %s SET child_creates = CASE WHEN $2" ZK_LT "0 THEN child_creates ELSE $2 END, "
+						   "num_children = num_children" ZK_PLUS "$3, pzxid = $4 WHERE path" ZK_EQ "$1", z);
 			types[nargs++] = TEXTOID;
 			types[nargs++] = INT4OID;
 			types[nargs++] = INT4OID;
 			types[nargs++] = INT8OID;
 			break;
 		case P_DELETE:
-			sql = psprintf("DELETE FROM %s WHERE path = $1 RETURNING parent", z);
+			sql = psprintf("DELETE FROM %s WHERE path" ZK_EQ "$1 RETURNING parent", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_SETDATA:
 			sql = psprintf("UPDATE %s SET data = $2, version = $3, mzxid = $4, mtime = $5 "
-						   "WHERE path = $1 RETURNING " STAT_COLUMNS, z);
+						   "WHERE path" ZK_EQ "$1 RETURNING " STAT_COLUMNS, z);
 			types[nargs++] = TEXTOID;
 			types[nargs++] = BYTEAOID;
 			types[nargs++] = INT4OID;
@@ -277,7 +271,7 @@ tree_plan(ZkTree *tree, TreePlan which)
 			break;
 		case P_SETACL:
 			sql = psprintf("UPDATE %s SET acl = $2, aversion = $3 "
-						   "WHERE path = $1 RETURNING " STAT_COLUMNS, z);
+						   "WHERE path" ZK_EQ "$1 RETURNING " STAT_COLUMNS, z);
 			types[nargs++] = TEXTOID;
 			types[nargs++] = TEXTARRAYOID;
 			types[nargs++] = INT4OID;
@@ -291,7 +285,7 @@ tree_plan(ZkTree *tree, TreePlan which)
 			types[nargs++] = INT8OID;
 			break;
 		case P_SESSION_DEL:
-			sql = psprintf("DELETE FROM %s WHERE session_id = $1", tree->session_rel);
+			sql = psprintf("DELETE FROM %s WHERE session_id" ZK_EQ "$1", tree->session_rel);
 			types[nargs++] = INT8OID;
 			break;
 		case P_SESSIONS:
@@ -304,12 +298,13 @@ tree_plan(ZkTree *tree, TreePlan which)
 			 * Everything a client can observe of a node, times as
 			 * microseconds so that the TimeZone setting does not matter.
 			 */
-			sql = psprintf("SELECT md5(string_agg(md5(concat_ws('|', path, md5(data), "
-						   "array_to_string(acl, ','), czxid, mzxid, pzxid, "
-						   "(extract(epoch FROM ctime) * 1000000)::bigint, "
-						   "(extract(epoch FROM mtime) * 1000000)::bigint, version, aversion, "
-						   "child_creates, num_children, ephemeral_owner, kind, ttl_ms)), '' "
-						   "ORDER BY path)) FROM %s", z);
+			sql = psprintf("SELECT pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5("
+						   "pg_catalog.concat_ws('|', path, pg_catalog.md5(data), "
+						   "pg_catalog.array_to_string(acl, ','), czxid, mzxid, pzxid, "
+						   "(pg_catalog.extract('epoch', ctime)" ZK_MUL "1000000)::bigint, "
+						   "(pg_catalog.extract('epoch', mtime)" ZK_MUL "1000000)::bigint, "
+						   "version, aversion, child_creates, num_children, ephemeral_owner, "
+						   "kind, ttl_ms)), '' ORDER BY path)) FROM %s", z);
 			break;
 		case P_EXPIRED_CONTAINERS:
 
@@ -318,9 +313,11 @@ tree_plan(ZkTree *tree, TreePlan which)
 			 * have none left; TTL nodes without children not modified for
 			 * their TTL.
 			 */
-			sql = psprintf("SELECT path, version FROM %s WHERE kind <> 0 AND num_children = 0 "
-						   "AND ((kind = 1 AND child_creates > 0) OR "
-						   "(kind = 2 AND mtime + ttl_ms * interval '1 millisecond' < $1)) "
+			sql = psprintf("SELECT path, version FROM %s WHERE kind" ZK_NE "0 "
+						   "AND num_children" ZK_EQ "0 "
+						   "AND ((kind" ZK_EQ "1 AND child_creates" ZK_GT "0) OR "
+						   "(kind" ZK_EQ "2 AND (mtime" ZK_PLUS "(ttl_ms" ZK_MUL
+						   "interval '1 millisecond'))" ZK_LT "$1)) "
 						   "LIMIT 1000", z);
 			types[nargs++] = TIMESTAMPTZOID;
 			break;
@@ -337,22 +334,17 @@ tree_plan(ZkTree *tree, TreePlan which)
 	return plan;
 }
 
+/* every statement runs as internal_sql.c says: pinned, restricted */
 static void
-tree_begin(TreeAccess *acc)
+tree_begin(ZkInternalSql *acc)
 {
-	acc->caller = CurrentMemoryContext;
-	GetUserIdAndSecContext(&acc->save_user, &acc->save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   acc->save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "zkpg: SPI_connect failed");
+	ZkInternalSqlBegin(acc, true);
 }
 
 static void
-tree_end(TreeAccess *acc)
+tree_end(ZkInternalSql *acc)
 {
-	SPI_finish();
-	SetUserIdAndSecContext(acc->save_user, acc->save_sec);
+	ZkInternalSqlEnd(acc);
 }
 
 static int
@@ -465,7 +457,7 @@ ZkNodeToStat(const ZkNode *node, ZkStat *stat)
 static List *
 tree_read_strings(ZkTree *tree, TreePlan which, Datum *values, size_t skip)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	List	   *out = NIL;
 	uint64		i;
 
@@ -486,7 +478,7 @@ tree_read_strings(ZkTree *tree, TreePlan which, Datum *values, size_t skip)
 bool
 ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[1];
 	bool		found;
 
@@ -516,7 +508,7 @@ ZkTreeGetChildren(ZkTree *tree, const char *path)
 List *
 ZkTreeGetChildNodes(ZkTree *tree, const char *path)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[1];
 	List	   *children = NIL;
 	uint64		i;
@@ -553,7 +545,7 @@ ZkTreeEphemeralParents(ZkTree *tree)
 int64
 ZkTreeCountDescendants(ZkTree *tree, const char *path)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[2];
 	bool		isnull;
 	int64		n;
@@ -588,7 +580,7 @@ ZkTreeSessionEphemerals(ZkTree *tree, int64 session_id)
 List *
 ZkTreeSessions(ZkTree *tree)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	List	   *rows = NIL;
 	uint64		i;
 
@@ -618,7 +610,7 @@ ZkTreeSessions(ZkTree *tree)
 int64
 ZkTreeCountNodes(ZkTree *tree)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	bool		isnull;
 	int64		n;
 
@@ -632,7 +624,7 @@ ZkTreeCountNodes(ZkTree *tree)
 char *
 ZkTreeDigest(ZkTree *tree)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	char	   *digest;
 
 	ZkTreeFlush(tree);
@@ -650,7 +642,7 @@ void
 ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 			 ZkStat *stat)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[9];
 	char	   *parent = ZkParentPath(op->path);
 	bytea	   *data = palloc(VARHDRSZ + op->data_len);
@@ -697,7 +689,7 @@ ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 void
 ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[1];
 	char	   *parent;
 
@@ -726,7 +718,7 @@ void
 ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 			  ZkStat *stat)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[5];
 	bytea	   *data = palloc(VARHDRSZ + op->data_len);
 	ZkNode		node;
@@ -755,7 +747,7 @@ ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 void
 ZkTreeSetAcl(ZkTree *tree, const ZkOp *op, ZkStat *stat)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[3];
 	ZkNode		node;
 
@@ -777,7 +769,7 @@ void
 ZkTreeAddSession(ZkTree *tree, int64 session_id, int32 owner, int32 timeout_ms,
 				 ZkZxid zxid)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[4];
 
 	tree_begin(&acc);
@@ -792,7 +784,7 @@ ZkTreeAddSession(ZkTree *tree, int64 session_id, int32 owner, int32 timeout_ms,
 void
 ZkTreeRemoveSession(ZkTree *tree, int64 session_id)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[1];
 
 	tree_begin(&acc);
@@ -811,13 +803,14 @@ ZkTreeRemoveSession(ZkTree *tree, int64 session_id)
 void
 ZkTreeInitialize(ZkTree *tree)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	char	   *sql;
 
 	tree_begin(&acc);
 	sql = psprintf("INSERT INTO %s (path, parent, data, acl, czxid, mzxid, pzxid, ctime, mtime, "
 				   "version, aversion, child_creates, num_children, ephemeral_owner, kind, ttl_ms) "
-				   "SELECT p, par, '', a, 0, 0, 0, to_timestamp(0), to_timestamp(0), 0, 0, 0, n, 0, 0, 0 "
+				   "SELECT p, par, '', a, 0, 0, 0, pg_catalog.to_timestamp(0::float8), "
+				   "pg_catalog.to_timestamp(0::float8), 0, 0, 0, n, 0, 0, 0 "
 				   "FROM (VALUES ('/', '', 1, '{world:anyone:cdrwa}'::text[]), "
 				   "('/zookeeper', '/', 2, '{world:anyone:cdrwa}'), "
 				   "('/zookeeper/quota', '/zookeeper', 0, '{world:anyone:cdrwa}'), "
@@ -835,9 +828,10 @@ ZkTree *
 ZkTreeCreateScratch(void)
 {
 	ZkTree	   *tree = palloc0(sizeof(ZkTree));
-	TreeAccess	acc;
+	ZkInternalSql acc;
 
-	tree_begin(&acc);
+	/* a security-restricted operation cannot create temporary tables */
+	ZkInternalSqlBegin(&acc, false);
 	if (SPI_execute("CREATE TEMP TABLE zk_scratch_znode (LIKE zkpg.znode INCLUDING ALL) "
 					"ON COMMIT DROP", false, 0) != SPI_OK_UTILITY ||
 		SPI_execute("CREATE TEMP TABLE zk_scratch_session (LIKE zkpg.session INCLUDING ALL) "
@@ -853,7 +847,7 @@ ZkTreeCreateScratch(void)
 void
 ZkTreeDropScratch(ZkTree *tree)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	int			i;
 
 	for (i = 0; i < NUM_TREE_PLANS; i++)
@@ -875,7 +869,7 @@ ZkTreeDropScratch(ZkTree *tree)
 List *
 ZkTreeExpiredContainers(ZkTree *tree, TimestampTz now)
 {
-	TreeAccess	acc;
+	ZkInternalSql acc;
 	Datum		values[1];
 	List	   *ops = NIL;
 	uint64		i;

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker.h"
+#include "internal_sql.h"
 #include "peer_transport.h"
 #include "quorum_peer.h"
 #include "request_queue.h"
@@ -165,6 +166,7 @@ copy_leader_tree(void)
 	bool		ok = false;
 	int64		rows = 0;
 	MemoryContext caller = CurrentMemoryContext;
+	ZkInternalSql isql;
 
 	/* a leader that vanishes mid-copy must not hold this worker forever */
 	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg snapshot %d' "
@@ -185,9 +187,12 @@ copy_leader_tree(void)
 		PQfinish(conn);
 		return false;
 	}
+	/* names are qualified; the pin is for what a reader of this misses */
+	res = PQexec(conn, "SET search_path = pg_catalog, pg_temp");
+	PQclear(res);
 	res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	PQclear(res);
-	res = PQexec(conn, "SELECT value FROM zkpg.peer_state WHERE key = 'applied_zxid'");
+	res = PQexec(conn, "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'applied_zxid'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto done;
 	snap_zxid = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -199,7 +204,7 @@ copy_leader_tree(void)
 	/* the applier's lock first, as the applier takes it */
 	(void) ZkLogLockApplied();
 	(void) ZkLogLockEpochs();
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute("LOCK TABLE zkpg.znode, zkpg.session IN EXCLUSIVE MODE", false, 0) < 0 ||
 		SPI_execute("DELETE FROM zkpg.znode", false, 0) < 0 ||
 		SPI_execute("DELETE FROM zkpg.session", false, 0) < 0 ||
@@ -213,8 +218,9 @@ copy_leader_tree(void)
 
 		params[0] = last_path;
 		res = PQexecParams(conn,
-						   "SELECT json_agg(z ORDER BY path COLLATE \"C\"), max(path COLLATE \"C\"), count(*) "
-						   "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\" > $1 "
+						   "SELECT pg_catalog.json_agg(z ORDER BY path COLLATE \"C\"), "
+						   "pg_catalog.max(path COLLATE \"C\"), pg_catalog.count(*) "
+						   "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\"" ZK_GT "$1 "
 						   "ORDER BY path COLLATE \"C\" LIMIT " CppAsString2(SNAP_PAGE_ROWS) ") z",
 						   1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -223,7 +229,7 @@ copy_leader_tree(void)
 			break;
 		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
 		if (SPI_execute_with_args("INSERT INTO zkpg.znode SELECT * FROM "
-								  "json_populate_recordset(NULL::zkpg.znode, $1)",
+								  "pg_catalog.json_populate_recordset(NULL::zkpg.znode, $1)",
 								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "zkpg: could not install the snapshot");
 		rows += SPI_processed;
@@ -233,7 +239,7 @@ copy_leader_tree(void)
 		CHECK_FOR_INTERRUPTS();
 	}
 	PQclear(res);
-	res = PQexec(conn, "SELECT json_agg(s) FROM zkpg.session s");
+	res = PQexec(conn, "SELECT pg_catalog.json_agg(s) FROM zkpg.session s");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		elog(ERROR, "zkpg: could not read the leader's sessions: %s", PQerrorMessage(conn));
 	if (!PQgetisnull(res, 0, 0))
@@ -243,13 +249,13 @@ copy_leader_tree(void)
 
 		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
 		if (SPI_execute_with_args("INSERT INTO zkpg.session SELECT * FROM "
-								  "json_populate_recordset(NULL::zkpg.session, $1)",
+								  "pg_catalog.json_populate_recordset(NULL::zkpg.session, $1)",
 								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "zkpg: could not install the snapshot's sessions");
 	}
 	PQclear(res);
 	res = NULL;
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	ZkLogSetState(ZK_STATE_APPLIED_ZXID, snap_zxid);
 	ZkLogSetState(ZK_STATE_LOG_BASE, snap_zxid);
 	PopActiveSnapshot();

@@ -349,8 +349,7 @@ on_cancommit(const ZkPeerMessage *m, ZkPeerAnswer *a)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg CanCommit message, but this server replicates by %s",
 						ZkReplicationName(zk_replication))));
-	free_lock = DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8,
-												 Int64GetDatum(ZK_LOG_LOCK_KEY)));
+	free_lock = ZkLogTryLock();
 	if (!free_lock)
 		return;
 	fill_position(a, ZkLogGetState(ZK_STATE_ACCEPTED_EPOCH));

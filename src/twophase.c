@@ -63,6 +63,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "internal_sql.h"
 #include "peer_transport.h"
 #include "shmem.h"
 #include "twophase.h"
@@ -361,9 +362,10 @@ bool
 ZkTwoPhaseListInDoubt(int peer)
 {
 	return ZkPeerSendSql(peer, ZK_TP_LIST_IN_DOUBT,
-						 "SELECT coalesce(string_agg(gid, ' ' ORDER BY gid), '') "
-						 "FROM pg_prepared_xacts WHERE database = current_database() "
-						 "AND gid ~ '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$'");
+						 "SELECT coalesce(pg_catalog.string_agg(gid, ' ' ORDER BY gid), '') "
+						 "FROM pg_catalog.pg_prepared_xacts "
+						 "WHERE database" ZK_EQ "pg_catalog.current_database() "
+						 "AND gid OPERATOR(pg_catalog.~) '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$'");
 }
 
 /*
@@ -426,6 +428,7 @@ ZkTwoPhaseParticipantTick(int coordinator)
 	List	   *gids = NIL;
 	ListCell   *lc;
 	ZkZxid		last;
+	ZkInternalSql isql;
 
 	if (zk_replication != ZK_REPLICATION_3PC)
 		return;
@@ -441,17 +444,17 @@ ZkTwoPhaseParticipantTick(int coordinator)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	{
 		/* now() would be a worker's stale statement time: pass the cut-off */
 		Oid			types[1] = {TIMESTAMPTZOID};
 		Datum		values[1] = {TimestampTzGetDatum(TimestampTzPlusMilliseconds(now, -timeout))};
 		uint64		i;
 
-		if (SPI_execute_with_args("SELECT gid FROM pg_prepared_xacts "
-								  "WHERE database = current_database() "
-								  "AND gid ~ '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$' "
-								  "AND prepared < $1 "
+		if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xacts "
+								  "WHERE database" ZK_EQ "pg_catalog.current_database() "
+								  "AND gid OPERATOR(pg_catalog.~) '^zkpg_[0-9]{1,3}_[0-9a-f]{16}$' "
+								  "AND prepared" ZK_LT "$1 "
 								  "ORDER BY gid",
 								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zkpg: could not read pg_prepared_xacts");
@@ -470,7 +473,7 @@ ZkTwoPhaseParticipantTick(int coordinator)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(caller);

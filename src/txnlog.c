@@ -24,8 +24,11 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/memutils.h"
 
+#include "internal_sql.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -54,28 +57,30 @@ log_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 ZkZxid
 ZkLogLastZxid(void)
 {
+	ZkInternalSql isql;
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 	Datum		d;
 	ZkZxid		zxid = 0;
 
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan,
-								  "SELECT greatest((SELECT max(zxid) FROM zkpg.txnlog), "
-								  "(SELECT value FROM zkpg.peer_state WHERE key = 'log_base'))",
+								  "SELECT greatest((SELECT pg_catalog.max(zxid) FROM zkpg.txnlog), "
+								  "(SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'log_base'))",
 								  0, NULL),
 						 NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 		zxid = DatumGetInt64(d);
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	return zxid;
 }
 
 void
 ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns)
 {
+	ZkInternalSql isql;
 	Oid			types[2] = {INT8ARRAYOID, BYTEAARRAYOID};
 	Datum	   *zd = palloc(sizeof(Datum) * n);
 	Datum	   *td = palloc(sizeof(Datum) * n);
@@ -94,13 +99,13 @@ ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns)
 	values[0] = PointerGetDatum(construct_array(zd, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(td, n, BYTEAOID, -1, false, TYPALIGN_INT));
 
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan_append,
 								  "INSERT INTO zkpg.txnlog (zxid, txn) "
-								  "SELECT * FROM unnest($1, $2)", 2, types),
+								  "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))", 2, types),
 						 values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "zkpg: could not append to the txn log");
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 }
 
 /*
@@ -109,6 +114,7 @@ ZkLogAppend(int n, const ZkZxid *zxids, StringInfo *txns)
 List *
 ZkLogRead(ZkZxid after, ZkZxid upto, int limit)
 {
+	ZkInternalSql isql;
 	Oid			types[3] = {INT8OID, INT8OID, INT4OID};
 	Datum		values[3];
 	MemoryContext caller = CurrentMemoryContext;
@@ -118,10 +124,10 @@ ZkLogRead(ZkZxid after, ZkZxid upto, int limit)
 	values[0] = Int64GetDatum(after);
 	values[1] = Int64GetDatum(upto);
 	values[2] = Int32GetDatum(limit);
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan_read,
 								  "SELECT zxid, txn FROM zkpg.txnlog "
-								  "WHERE zxid > $1 AND zxid <= $2 ORDER BY zxid LIMIT $3",
+								  "WHERE zxid" ZK_GT "$1 AND zxid" ZK_LE "$2 ORDER BY zxid LIMIT $3",
 								  3, types),
 						 values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
@@ -142,47 +148,76 @@ ZkLogRead(ZkZxid after, ZkZxid upto, int limit)
 		out = lappend(out, t);
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	return out;
 }
 
 int64
 ZkLogGetState(const char *key)
 {
+	ZkInternalSql isql;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	int64		v = 0;
 	bool		isnull;
 
 	values[0] = CStringGetTextDatum(key);
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan_get_state,
-								  "SELECT value FROM zkpg.peer_state WHERE key = $1",
+								  "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "$1",
 								  1, types),
 						 values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the peer state");
 	if (SPI_processed == 1)
 		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	return v;
 }
 
 void
 ZkLogSetState(const char *key, int64 value)
 {
+	ZkInternalSql isql;
 	Oid			types[2] = {TEXTOID, INT8OID};
 	Datum		values[2];
 
 	values[0] = CStringGetTextDatum(key);
 	values[1] = Int64GetDatum(value);
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan_set_state,
 								  "INSERT INTO zkpg.peer_state (key, value) VALUES ($1, $2) "
 								  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 								  2, types),
 						 values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "zkpg: could not write the peer state");
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
+}
+
+/*
+ * zkpg's log lock: a heavyweight lock under a tag that no SQL function
+ * can name (advisory locks are LOCKTAG_ADVISORY), so that no role can
+ * take it and stop the pipeline.  It is transactional: released at
+ * commit or abort, and kept by a prepared transaction (2PC).
+ */
+static void
+log_lock_tag(LOCKTAG *tag)
+{
+	tag->locktag_field1 = MyDatabaseId;
+	tag->locktag_field2 = (uint32) ZK_LOG_LOCK_KEY;
+	tag->locktag_field3 = 0;
+	tag->locktag_field4 = 0;
+	tag->locktag_type = LOCKTAG_USERLOCK;
+	tag->locktag_lockmethodid = USER_LOCKMETHOD;
+}
+
+/* Take the log lock if it is free, until the end of the transaction. */
+bool
+ZkLogTryLock(void)
+{
+	LOCKTAG		tag;
+
+	log_lock_tag(&tag);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 /*
@@ -190,20 +225,15 @@ ZkLogSetState(const char *key, int64 value)
  * accepted epoch.  Whoever changes the epochs or writes the log as a
  * learner holds it, so that a learner's log has one writer at a time and
  * an append checked against the epoch cannot race a change of epoch.  It
- * is an advisory lock: it writes nothing, unlike a row lock.
+ * writes nothing, unlike a row lock.
  */
 int64
 ZkLogLockEpochs(void)
 {
-	static SPIPlanPtr plan = NULL;
+	LOCKTAG		tag;
 
-	SPI_connect();
-	if (SPI_execute_plan(log_plan(&plan,
-								  "SELECT pg_advisory_xact_lock(" CppAsString2(ZK_LOG_LOCK_KEY) ")",
-								  0, NULL),
-						 NULL, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "zkpg: could not lock the txn log");
-	SPI_finish();
+	log_lock_tag(&tag);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
 	/*
 	 * A statement's snapshot is taken before it waits: read the epoch in a
@@ -217,17 +247,18 @@ ZkLogLockEpochs(void)
 void
 ZkLogTruncateAfter(ZkZxid zxid)
 {
+	ZkInternalSql isql;
 	static SPIPlanPtr plan = NULL;
 
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(zxid);
-	SPI_connect();
-	if (SPI_execute_plan(log_plan(&plan, "DELETE FROM zkpg.txnlog WHERE zxid > $1", 1, types),
+	ZkInternalSqlBegin(&isql, true);
+	if (SPI_execute_plan(log_plan(&plan, "DELETE FROM zkpg.txnlog WHERE zxid" ZK_GT "$1", 1, types),
 						 values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "zkpg: could not truncate the txn log");
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 }
 
 /*
@@ -237,6 +268,7 @@ ZkLogTruncateAfter(ZkZxid zxid)
 ZkZxid
 ZkLogFloor(ZkZxid zxid)
 {
+	ZkInternalSql isql;
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
@@ -245,19 +277,20 @@ ZkLogFloor(ZkZxid zxid)
 	Datum		d;
 
 	values[0] = Int64GetDatum(zxid);
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan,
-								  "SELECT CASE WHEN $1 < b THEN NULL "
-								  "ELSE greatest(b, (SELECT max(zxid) FROM zkpg.txnlog WHERE zxid <= $1)) END "
+								  "SELECT CASE WHEN $1" ZK_LT "b THEN NULL "
+								  "ELSE greatest(b, (SELECT pg_catalog.max(zxid) FROM zkpg.txnlog "
+								  "WHERE zxid" ZK_LE "$1)) END "
 								  "FROM (SELECT coalesce((SELECT value FROM zkpg.peer_state "
-								  "WHERE key = 'log_base'), 0) AS b) s",
+								  "WHERE key" ZK_EQ "'log_base'), 0) AS b) s",
 								  1, types),
 						 values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 		floor = DatumGetInt64(d);
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	return floor;
 }
 
@@ -269,6 +302,7 @@ ZkLogFloor(ZkZxid zxid)
 int64
 ZkLogPurge(ZkZxid applied)
 {
+	ZkInternalSql isql;
 	static SPIPlanPtr plan_find = NULL;
 	static SPIPlanPtr plan_delete = NULL;
 	Oid			types[2] = {INT8OID, INT4OID};
@@ -279,25 +313,25 @@ ZkLogPurge(ZkZxid applied)
 
 	values[0] = Int64GetDatum(applied);
 	values[1] = Int32GetDatum(zk_log_retain);
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan_find,
-								  "SELECT zxid FROM zkpg.txnlog WHERE zxid <= $1 "
+								  "SELECT zxid FROM zkpg.txnlog WHERE zxid" ZK_LE "$1 "
 								  "ORDER BY zxid DESC OFFSET $2 LIMIT 1", 2, types),
 						 values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not read the txn log");
 	if (SPI_processed == 1)
 		upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	if (upto == 0)
 		return 0;
 	values[0] = Int64GetDatum(upto);
-	SPI_connect();
-	if (SPI_execute_plan(log_plan(&plan_delete, "DELETE FROM zkpg.txnlog WHERE zxid <= $1",
+	ZkInternalSqlBegin(&isql, true);
+	if (SPI_execute_plan(log_plan(&plan_delete, "DELETE FROM zkpg.txnlog WHERE zxid" ZK_LE "$1",
 								  1, types),
 						 values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "zkpg: could not purge the txn log");
 	purged = SPI_processed;
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	if (upto > ZkLogGetState(ZK_STATE_LOG_BASE))
 		ZkLogSetState(ZK_STATE_LOG_BASE, upto);
 	return purged;
@@ -311,18 +345,19 @@ ZkLogPurge(ZkZxid applied)
 ZkZxid
 ZkLogLockApplied(void)
 {
+	ZkInternalSql isql;
 	static SPIPlanPtr plan = NULL;
 	int64		v = 0;
 	bool		isnull;
 
-	SPI_connect();
+	ZkInternalSqlBegin(&isql, true);
 	if (SPI_execute_plan(log_plan(&plan,
-								  "SELECT value FROM zkpg.peer_state WHERE key = 'applied_zxid' FOR UPDATE",
+								  "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'applied_zxid' FOR UPDATE",
 								  0, NULL),
 						 NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not lock the applied zxid");
 	if (SPI_processed == 1)
 		v = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	ZkInternalSqlEnd(&isql);
 	return v;
 }

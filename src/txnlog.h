@@ -24,7 +24,7 @@ typedef struct ZkLoggedTxn
 	int			len;
 } ZkLoggedTxn;
 
-/* the advisory lock key of the log: "zkpg" */
+/* the key of the log lock (txnlog.c): "zkpg" */
 #define ZK_LOG_LOCK_KEY 2053861479
 
 #define ZK_STATE_ACCEPTED_EPOCH "accepted_epoch"
@@ -40,6 +40,7 @@ extern List *ZkLogRead(ZkZxid after, ZkZxid upto, int limit);
 extern int64 ZkLogGetState(const char *key);
 extern void ZkLogSetState(const char *key, int64 value);
 extern int64 ZkLogLockEpochs(void);
+extern bool ZkLogTryLock(void);
 extern ZkZxid ZkLogLockApplied(void);
 extern void ZkLogTruncateAfter(ZkZxid zxid);
 extern ZkZxid ZkLogFloor(ZkZxid zxid);
