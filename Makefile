@@ -9,6 +9,7 @@ OBJS = \
 	src/internal_sql.o \
 	src/path.o \
 	src/acl.o \
+	src/record_check.o \
 	src/txn_codec.o \
 	src/request_queue.o \
 	src/sessions.o \
@@ -21,6 +22,7 @@ OBJS = \
 	src/status.o \
 	src/watches.o \
 	src/codec_fuzz.o \
+	src/pipeline_check.o \
 	src/quorum_config.o \
 	src/election.o \
 	src/leader.o \
@@ -40,7 +42,7 @@ PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
 PG_CFLAGS = -Wall -Werror -MMD -MP
 SHLIB_LINK_INTERNAL = $(libpq)
 
-REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec zk_containers zk_recipes zk_trust_search_path
+REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec zk_containers zk_recipes zk_trust_search_path zk_trust_limits
 REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_regress
 
 ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_race recipe_lock recipe_rwlock recipe_semaphore recipe_queue recipe_election

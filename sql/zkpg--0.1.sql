@@ -193,6 +193,15 @@ CREATE FUNCTION zkpg.fuzz_codec(iterations integer DEFAULT 10000, seed bigint DE
 	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_fuzz_codec' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
 
+-- Property test of "a logged txn always applies" (superusers only):
+-- random requests through the entry check, the decoders, the request
+-- processor and the applier, on a scratch tree.
+CREATE FUNCTION zkpg.check_pipeline(iterations integer DEFAULT 2000, seed bigint DEFAULT 1,
+	OUT requests bigint, OUT refused bigint, OUT logged bigint, OUT error_txns bigint,
+	OUT apply_failures bigint, OUT first_failure text)
+	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_check_pipeline' LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION zkpg.check_pipeline(integer, bigint) FROM PUBLIC;
+
 -- Peers call each other here (superusers and members of zkpg_peer only).
 -- It runs as the extension's owner, so a peer role needs no write
 -- privilege on zkpg's tables; the function itself checks the caller.

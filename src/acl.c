@@ -149,7 +149,7 @@ ZkAclNormalize(int nacl, char **acl, const ZkAuth *auth,
 	if (nacl <= 0)
 		return "an ACL must have at least one entry";
 	if (nacl > ZK_MAX_ACL_ENTRIES)
-		return "an ACL may have at most 64 entries";
+		return "an ACL may have at most " CppAsString2(ZK_MAX_ACL_ENTRIES) " entries";
 
 	cap = nacl + (auth ? auth->nids * nacl : 0);
 	result = palloc(sizeof(char *) * Max(cap, 1));
@@ -206,6 +206,13 @@ ZkAclNormalize(int nacl, char **acl, const ZkAuth *auth,
 		}
 		n = k;
 	}
+	/* what a txn can carry (record_check.c): "auth" must not expand past it */
+	if (n > ZK_MAX_ACL_ENTRIES)
+		return psprintf("the ACL expands to %d entries, more than the %d allowed", n,
+						ZK_MAX_ACL_ENTRIES);
+	for (i = 0; i < n; i++)
+		if (strlen(result[i]) > ZK_MAX_ACL_ENTRY_BYTES)
+			return "an ACL entry has at most " CppAsString2(ZK_MAX_ACL_ENTRY_BYTES) " bytes";
 	*out_nacl = n;
 	*out_acl = result;
 	return NULL;

@@ -67,8 +67,9 @@ random_op(pg_prng_state *rng, ZkOp *op, bool txn)
 		op->data[i] = (char) pg_prng_uint32(rng);
 	op->version = (int32) (pg_prng_uint32(rng) % 10) - 1;
 	op->mode = (int8) (pg_prng_uint32(rng) % 7);
-	op->ttl_ms = pg_prng_uint32(rng) % 100000;
-	op->token = (int64) pg_prng_uint64(rng);
+	/* valid records keep to record_check.c: a TTL for TTL modes only */
+	op->ttl_ms = ZK_MODE_IS_TTL(op->mode) ? 1 + pg_prng_uint32(rng) % 100000 : 0;
+	op->token = 1 + (int64) (pg_prng_uint64(rng) >> 1);
 	op->nacl = 1 + pg_prng_uint32(rng) % 3;
 	op->acl = palloc(sizeof(char *) * op->nacl);
 	for (i = 0; i < op->nacl; i++)

@@ -56,6 +56,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker.h"
+#include "datatree.h"
 #include "peer_transport.h"
 #include "prep_processor.h"
 #include "quorum_peer.h"
@@ -846,7 +847,7 @@ ZkLead(ZkElection *election)
 			}
 			StartTransactionCommand();
 			PushActiveSnapshot(GetTransactionSnapshot());
-			ZkPrepInit();
+			ZkPrepInit(ZkTreeMain());
 			PopActiveSnapshot();
 			CommitTransactionCommand();
 			MemoryContextSwitchTo(loop_cxt);

@@ -82,7 +82,7 @@ static bool following(int from);
 static void on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a);
 static void on_append(const ZkPeerMessage *m, ZkPeerAnswer *a);
 static void on_newleader(const ZkPeerMessage *m, ZkPeerAnswer *a);
-static void on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a);
+static void on_requests(const ZkPeerMessage *m, int from_id, ZkPeerAnswer *a);
 static void on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a);
 static void on_cancommit(const ZkPeerMessage *m, ZkPeerAnswer *a);
 
@@ -395,14 +395,40 @@ leading_epoch(int64 epoch, bool serving)
 	return ok;
 }
 
+/* the server that holds a session: the top byte of its id (sessions.c) */
+#define SESSION_OWNER(sid) ((int) (((uint64) (sid) >> 56) & 0xFF))
+
+/*
+ * A peer speaks only for the sessions its backends hold: its own
+ * sessions' requests, and the closes the server itself sends for them
+ * (session 0, after a restart).
+ */
+static bool
+peer_holds(const ZkRecord *req, int from_id)
+{
+	if (req->session_id == ZK_SERVER_SESSION)
+		return req->type == ZK_OP_CLOSESESSION &&
+			SESSION_OWNER(req->target_session) == from_id;
+	return SESSION_OWNER(req->session_id) == from_id;
+}
+
 /*
  * Forwarded requests join the leader's queue, in their order.  A learner
  * synced in our epoch may forward before we serve (we serve once a quorum
  * is synced): they wait in the queue, which a role change empties.
+ *
+ * The learner checked every request where it entered (record_check.c),
+ * so a request that does not decode is a broken or hostile peer, and so
+ * is one for a session it does not hold.  One that does not fit this
+ * server's queue (zkpg.request_queue_kb differs between the two) is
+ * queued as an error request: its client gets ZK008, and the batch goes
+ * on.
  */
 static void
-on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a)
+on_requests(const ZkPeerMessage *m, int from_id, ZkPeerAnswer *a)
 {
+	const char **items = palloc(sizeof(char *) * Max(m->n, 1));
+	int32	   *lens = palloc(sizeof(int32) * Max(m->n, 1));
 	int			i;
 
 	if (!leading_epoch(m->epoch, false))
@@ -416,20 +442,47 @@ on_requests(const ZkPeerMessage *m, ZkPeerAnswer *a)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("malformed zkpg peer message: request %d: %s", i, reason)));
+		if (!peer_holds(&req, from_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("zkpg server %d forwarded a request of session 0x%016llx, which it does not hold",
+							from_id, (unsigned long long) (req.session_id != ZK_SERVER_SESSION ?
+														   req.session_id : req.target_session))));
+		items[i] = m->items[i];
+		lens[i] = m->lens[i];
+		if ((Size) m->lens[i] > ZkShmem->queue_size / 2)
+		{
+			ZkRecord	refused;
+			StringInfoData buf;
+
+			memset(&refused, 0, sizeof(refused));
+			refused.session_id = req.session_id;
+			refused.cxid = req.cxid;
+			refused.type = ZK_OP_ERROR;
+			refused.err = ZK_ERR_BADARGUMENTS;
+			initStringInfo(&buf);
+			ZkEncodeRequest(&buf, &refused);
+			items[i] = buf.data;
+			lens[i] = buf.len;
+		}
 	}
-	a->ok = ZkForwardRequests(m->n, m->items, m->lens, zk_sync_limit * zk_tick_ms);
+	a->ok = ZkForwardRequests(m->n, items, lens, zk_sync_limit * zk_tick_ms);
 }
 
 static void
 on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a)
 {
 	ZkPeerTouches *t = &ZkShmem->touches[from];
+	int			i;
 
 	if (!leading_epoch(m->epoch, true))
 		return;
+	/* a peer keeps alive only the sessions its backends hold */
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	t->n = Min(m->n, ZK_MAX_TOUCHES);
-	memcpy(t->sessions, m->touches, sizeof(int64) * t->n);
+	t->n = 0;
+	for (i = 0; i < m->n && t->n < ZK_MAX_TOUCHES; i++)
+		if (SESSION_OWNER(m->touches[i]) == m->note.from)
+			t->sessions[t->n++] = m->touches[i];
 	t->seq++;
 	LWLockRelease(ZkShmem->state_lock);
 	a->ok = true;
@@ -536,7 +589,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 			}
 			break;
 		case ZK_MSG_REQUESTS:
-			on_requests(&m, &a);
+			on_requests(&m, m.note.from, &a);
 			break;
 		case ZK_MSG_PING:
 			on_ping(&m, from, &a);

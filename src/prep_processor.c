@@ -41,6 +41,8 @@
 #include "datatree.h"
 #include "path.h"
 #include "prep_processor.h"
+#include "record_check.h"
+#include "txn_codec.h"
 #include "zkpg.h"
 
 typedef struct ChangeRecord
@@ -73,10 +75,10 @@ typedef struct PrepContext
 	const ZkRecord *req;
 	ZkZxid		zxid;
 	TimestampTz time;
-	List	   *undo;			/* non-NIL only inside a multi */
-	bool		in_multi;
+	List	   *undo;			/* what to restore if the request fails */
 } PrepContext;
 
+static ZkTree *prep_tree = NULL;
 static HTAB *outstanding = NULL;
 static HTAB *live_sessions = NULL;
 static MemoryContext prep_cxt = NULL;
@@ -92,10 +94,14 @@ static int	prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out);
 static int	prep_setacl(PrepContext *pc, ZkOp *op, ZkOp *out);
 static int	prep_check(PrepContext *pc, ZkOp *op, ZkOp *out);
 static void prep_close_session(PrepContext *pc, int64 session_id);
-static void rollback_multi(PrepContext *pc);
+static void rollback_changes(PrepContext *pc);
 
+/*
+ * Start over on tree (the main tree when leading; a scratch copy for the
+ * pipeline check), with no outstanding change and the sessions it holds.
+ */
 void
-ZkPrepInit(void)
+ZkPrepInit(ZkTree *tree)
 {
 	HASHCTL		ctl;
 	List	   *rows;
@@ -120,7 +126,8 @@ ZkPrepInit(void)
 	live_sessions = hash_create("zkpg live sessions", 256, &ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	rows = ZkTreeSessions(ZkTreeMain());
+	prep_tree = tree;
+	rows = ZkTreeSessions(tree);
 	foreach(lc, rows)
 	{
 		ZkSessionRow *row = lfirst(lc);
@@ -132,6 +139,18 @@ ZkPrepInit(void)
 		e->last_seen = GetCurrentTimestamp();
 		e->closing = false;
 	}
+}
+
+/* Drop the processor's state (the pipeline check is done with its tree). */
+void
+ZkPrepForget(void)
+{
+	if (prep_cxt != NULL)
+		MemoryContextDelete(prep_cxt);
+	prep_cxt = NULL;
+	prep_tree = NULL;
+	outstanding = NULL;
+	live_sessions = NULL;
 }
 
 /*
@@ -252,7 +271,7 @@ view_get(const char *path, ZkNode *node)
 		*node = rec->node;
 		return rec->exists;
 	}
-	return ZkTreeGetNode(ZkTreeMain(), path, false, node);
+	return ZkTreeGetNode(prep_tree, path, false, node);
 }
 
 static void
@@ -261,7 +280,6 @@ view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node)
 	bool		found;
 	ChangeRecord *rec = hash_search(outstanding, path, HASH_ENTER, &found);
 
-	if (pc->in_multi)
 	{
 		UndoEntry  *u = palloc0(sizeof(UndoEntry));
 
@@ -289,9 +307,9 @@ view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node)
 		memset(&rec->node, 0, sizeof(ZkNode));
 }
 
-/* Undo, newest first, what the failed multi recorded. */
+/* Undo, newest first, what the failed request recorded. */
 static void
-rollback_multi(PrepContext *pc)
+rollback_changes(PrepContext *pc)
 {
 	ListCell   *lc;
 
@@ -534,7 +552,7 @@ prep_fence(PrepContext *pc, ZkOp *op, ZkOp *out)
 	}
 
 	/* applied children, unless a decided txn deleted them */
-	names = ZkTreeGetChildren(ZkTreeMain(), op->path);
+	names = ZkTreeGetChildren(prep_tree, op->path);
 	foreach(lc, names)
 	{
 		char	   *child = ZkJoinPath(op->path, lfirst(lc));
@@ -583,7 +601,7 @@ prep_op(PrepContext *pc, ZkOp *op, ZkOp *out)
 static void
 prep_close_session(PrepContext *pc, int64 session_id)
 {
-	List	   *paths = ZkTreeSessionEphemerals(ZkTreeMain(), session_id);
+	List	   *paths = ZkTreeSessionEphemerals(prep_tree, session_id);
 	HASH_SEQ_STATUS seq;
 	ChangeRecord *rec;
 	ListCell   *lc;
@@ -616,15 +634,21 @@ prep_close_session(PrepContext *pc, int64 session_id)
 }
 
 /*
- * Turn req into txn, with the given zxid and time.
+ * Turn req into txn, with the given zxid and time, and encode the txn into
+ * encoded.  A request that fails, or whose txn would break a limit of
+ * record_check.c (a txn the learners' decoders or the applier would
+ * refuse), becomes an error txn, and what it changed in the view is
+ * restored: a logged txn always applies.
  */
 void
-ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
+ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
+			  StringInfo encoded)
 {
 	PrepContext pc;
 	SessionEntry *session;
 	int			err = ZK_OK;
 	int			i;
+	const char *reason;
 
 	memset(&pc, 0, sizeof(pc));
 	pc.req = req;
@@ -657,15 +681,23 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
 	}
 	else if (session == NULL && req->session_id != ZK_SERVER_SESSION)
 		err = ZK_ERR_SESSIONEXPIRED;
+	else if (req->type == ZK_OP_ERROR)
+		err = req->err;			/* refused where it entered */
 	else if (req->type == ZK_OP_CLOSESESSION)
 	{
-		/* a session closes itself, or is closed by the server or an admin */
-		if (hash_search(live_sessions, &req->target_session, HASH_FIND, NULL) == NULL)
+		/*
+		 * A session closes itself; the server closes any (expiry), and so
+		 * does a superuser (zkpg.kill_session); nobody else closes another
+		 * session.
+		 */
+		if (req->target_session != req->session_id &&
+			req->session_id != ZK_SERVER_SESSION && !req->auth.superuser)
+			err = ZK_ERR_NOAUTH;
+		else if (hash_search(live_sessions, &req->target_session, HASH_FIND, NULL) == NULL)
 			err = ZK_ERR_SESSIONEXPIRED;
 		else
 		{
 			prep_close_session(&pc, req->target_session);
-			hash_search(live_sessions, &req->target_session, HASH_REMOVE, NULL);
 			txn->target_session = req->target_session;
 		}
 	}
@@ -673,15 +705,12 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
 	{
 		txn->nops = req->nops;
 		txn->ops = palloc0(sizeof(ZkOp) * Max(req->nops, 1));
-		pc.in_multi = true;
 		for (i = 0; i < req->nops && err == ZK_OK; i++)
 		{
 			err = prep_op(&pc, &req->ops[i], &txn->ops[i]);
 			if (err != ZK_OK)
 				txn->failed_index = i;
 		}
-		if (err != ZK_OK)
-			rollback_multi(&pc);
 	}
 	else if (req->nops == 1 && req->ops[0].type == req->type)
 	{
@@ -692,11 +721,39 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn)
 	else
 		err = ZK_ERR_BADARGUMENTS;
 
+	if (err == ZK_OK)
+	{
+		err = ZkCheckTxn(txn, &reason);
+		if (err == ZK_OK)
+		{
+			ZkEncodeTxn(encoded, txn);
+			if (encoded->len > ZK_MAX_RECORD_BYTES)
+			{
+				reason = "the txn is too large";
+				err = ZK_ERR_BADARGUMENTS;
+			}
+		}
+		if (err != ZK_OK)
+		{
+			elog(LOG, "zkpg request of session 0x%016llx becomes an error txn: %s",
+				 (unsigned long long) req->session_id, reason);
+			resetStringInfo(encoded);
+		}
+	}
 	if (err != ZK_OK)
 	{
+		rollback_changes(&pc);
 		txn->type = ZK_OP_ERROR;
 		txn->err = err;
 		txn->nops = 0;
 		txn->ops = NULL;
+		txn->target_session = 0;
+		if (txn->failed_index < 0 && req->type == ZK_OP_MULTI)
+			txn->failed_index = 0;
+		ZkEncodeTxn(encoded, txn);
+		return;
 	}
+	/* decided: the session's close is no longer undone */
+	if (req->type == ZK_OP_CLOSESESSION)
+		hash_search(live_sessions, &req->target_session, HASH_REMOVE, NULL);
 }

@@ -11,14 +11,17 @@
 #ifndef ZKPG_PREP_PROCESSOR_H
 #define ZKPG_PREP_PROCESSOR_H
 
+#include "datatree.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "zkpg.h"
 
 /* called by the leader (quorum_peer.c), inside a transaction */
-extern void ZkPrepInit(void);
+extern void ZkPrepInit(ZkTree *tree);
+extern void ZkPrepForget(void);
 extern void ZkPrepPrune(ZkZxid applied);
 extern void ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now,
-						  ZkRecord *txn);
+						  ZkRecord *txn, StringInfo encoded);
 extern List *ZkPrepSessionsOwnedBy(int owner);
 extern void ZkPrepTouchSession(int64 session_id, TimestampTz now);
 extern List *ZkPrepExpiredSessions(TimestampTz now);

@@ -168,7 +168,7 @@ peer_close_owned_sessions(void)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	ZkPrepInit();
+	ZkPrepInit(ZkTreeMain());
 	ids = ZkPrepSessionsOwnedBy(zk_myid);
 	foreach(lc, ids)
 	{
@@ -234,9 +234,8 @@ ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
 			continue;
 		}
 		zxids[ntxns] = ZK_ZXID(epoch, ++(*counter));
-		ZkPrepRequest(&req, zxids[ntxns], now, &txn);
 		txns[ntxns] = makeStringInfo();
-		ZkEncodeTxn(txns[ntxns], &txn);
+		ZkPrepRequest(&req, zxids[ntxns], now, &txn, txns[ntxns]);
 		ntxns++;
 	}
 	if (ntxns > 0)

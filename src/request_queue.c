@@ -31,6 +31,7 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "record_check.h"
 #include "request_queue.h"
 #include "shmem.h"
 #include "txn_codec.h"
@@ -47,6 +48,7 @@ static void ring_copy_out(uint64 pos, char *dst, Size len);
 static bool ring_push(const char *data, uint32 len, TimestampTz deadline);
 static void wake_peer(void);
 static void record_latency(TimestampTz start);
+static void check_request(const ZkRecord *req);
 
 static void
 ring_copy_in(uint64 pos, const char *src, Size len)
@@ -219,6 +221,23 @@ ZkLeaderCommittedZxid(TimestampTz deadline)
 }
 
 /*
+ * Where a request enters: the limits every server's decoder enforces
+ * (record_check.c), so that nothing queued here is refused later, by the
+ * leader as part of a forwarded batch or by a learner as part of a txn.
+ */
+static void
+check_request(const ZkRecord *req)
+{
+	const char *reason;
+	int			err = ZkCheckRequest(req, &reason);
+
+	if (err != ZK_OK)
+		ereport(ERROR,
+				(errcode(ZkErrorToSqlstate(err)),
+				 errmsg("zkpg refused the request: %s", reason)));
+}
+
+/*
  * Submit a request of this backend's session and wait for its result.
  * Throws ZK004 when the server does not serve, ZK007 on timeout.
  */
@@ -232,14 +251,15 @@ ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
 	int32		cxid;
 
 	req->cxid = cxid = ++next_cxid;
+	check_request(req);
 	initStringInfo(&buf);
 	ZkEncodeRequest(&buf, req);
-	if ((Size) buf.len > ZkShmem->queue_size / 2)
+	if ((Size) buf.len > ZkShmem->queue_size / 2 || buf.len > ZK_MAX_RECORD_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("request of %d bytes is too large", buf.len),
-				 errdetail("A request may use at most half of zkpg.request_queue_kb (%d kB).",
-						   zk_request_queue_kb)));
+				 errdetail("A request may use at most half of zkpg.request_queue_kb (%d kB), and at most %d MB.",
+						   zk_request_queue_kb, ZK_MAX_RECORD_BYTES / (1024 * 1024))));
 
 	ZkWaitUntilServing(deadline);
 
@@ -318,8 +338,14 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 {
 	StringInfoData buf;
 	bool		ok;
+	const char *reason;
 
 	req->cxid = ++next_cxid;
+	if (ZkCheckRequest(req, &reason) != ZK_OK)
+	{
+		elog(WARNING, "zkpg did not queue an invalid request: %s", reason);
+		return false;
+	}
 	initStringInfo(&buf);
 	ZkEncodeRequest(&buf, req);
 	ok = ring_push(buf.data, buf.len,

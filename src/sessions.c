@@ -295,6 +295,13 @@ ZkSessionAddAuth(const char *scheme, const char *auth)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("digest authentication needs \"user:password\"")));
+	/* the identity goes into every request and every "auth" ACL: bounded */
+	if (colon - auth > ZK_MAX_DIGEST_USER_BYTES || strlen(colon + 1) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("digest user or password too long"),
+				 errdetail("A user has at most %d bytes, a password at most 1024.",
+						   ZK_MAX_DIGEST_USER_BYTES)));
 
 	ctx = pg_cryptohash_create(PG_SHA1);
 	if (pg_cryptohash_init(ctx) < 0 ||
@@ -310,6 +317,10 @@ ZkSessionAddAuth(const char *scheme, const char *auth)
 	id = psprintf("digest:%.*s:%s", (int) (colon - auth), auth, b64);
 	if (list_member(added_ids, makeString(id)))
 		return;
+	if (list_length(added_ids) >= ZK_MAX_SESSION_DIGESTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("a zkpg session may add at most %d identities", ZK_MAX_SESSION_DIGESTS)));
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	added_ids = lappend(added_ids, makeString(pstrdup(id)));
 	MemoryContextSwitchTo(old);

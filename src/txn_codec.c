@@ -15,14 +15,16 @@
  * A body is the op of a single-op record, the ops of a multi (u16 n, then
  * n x (i16 type, op)), the timeout (and owner, in a txn) of createSession,
  * the session closeSession closes, and (err, failed op index) for an error
- * txn.
+ * txn; an error request (one refused where it entered, which the leader
+ * turns into an error txn) carries the err alone.
  * Strings and data are i32 length + bytes.
  *
  * Decoding faces the network (forwarded requests and proposals come from
  * peers): every length is checked against what is left and against the
- * limits, every enum against its values, and trailing bytes are refused.
- * A decoder returns NULL or the reason the input is malformed; it never
- * reads past the buffer, and never throws for bad input.
+ * limits, trailing bytes are refused, and a decoded record must pass the
+ * checks of record_check.c, the same that a request passes where it
+ * enters.  A decoder returns NULL or the reason the input is malformed; it
+ * never reads past the buffer, and never throws for bad input.
  *
  * IDENTIFICATION
  *	  src/txn_codec.c
@@ -34,6 +36,7 @@
 #include "port/pg_bswap.h"
 #include "utils/memutils.h"
 
+#include "record_check.h"
 #include "txn_codec.h"
 #include "zkpg.h"
 
@@ -41,8 +44,6 @@
 #define TXN_MAGIC		'T'
 #define CODEC_VERSION	1
 
-#define MAX_AUTH_IDS	1024
-#define MAX_ID_BYTES	4096
 
 typedef struct Reader
 {
@@ -188,9 +189,9 @@ put_body(StringInfo buf, const ZkRecord *rec, bool txn)
 			put_i64(buf, rec->target_session);
 			break;
 		case ZK_OP_ERROR:
-			Assert(txn);
 			put_i32(buf, rec->err);
-			put_i32(buf, rec->failed_index);
+			if (txn)
+				put_i32(buf, rec->failed_index);
 			break;
 		case ZK_OP_MULTI:
 			put_i16(buf, (int16) rec->nops);
@@ -352,7 +353,7 @@ get_acl(Reader *r, int *nacl, char ***acl)
 	}
 	*acl = palloc0(sizeof(char *) * Max(n, 1));
 	for (i = 0; i < n && !r->error; i++)
-		(*acl)[i] = get_string(r, MAX_ID_BYTES);
+		(*acl)[i] = get_string(r, ZK_MAX_ACL_ENTRY_BYTES);
 	if (!r->error)
 		*nacl = n;
 }
@@ -380,7 +381,7 @@ get_op(Reader *r, ZkOp *op, int16 type, bool txn)
 	switch (type)
 	{
 		case ZK_OP_CREATE:
-			op->data = get_bytes(r, &op->data_len, MaxAllocSize / 2);
+			op->data = get_bytes(r, &op->data_len, ZK_MAX_DATA_BYTES);
 			op->mode = get_i8(r);
 			op->ttl_ms = get_i64(r);
 			get_acl(r, &op->nacl, &op->acl);
@@ -389,16 +390,13 @@ get_op(Reader *r, ZkOp *op, int16 type, bool txn)
 				op->ephemeral_owner = get_i64(r);
 				op->parent_creates = get_i32(r);
 			}
-			if (!r->error && (op->mode < ZK_MODE_PERSISTENT ||
-							  op->mode > ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL))
-				r->error = "unknown create mode";
 			break;
 		case ZK_OP_DELETE:
 			if (!txn)
 				op->version = get_i32(r);
 			break;
 		case ZK_OP_SETDATA:
-			op->data = get_bytes(r, &op->data_len, MaxAllocSize / 2);
+			op->data = get_bytes(r, &op->data_len, ZK_MAX_DATA_BYTES);
 			op->version = get_i32(r);
 			break;
 		case ZK_OP_SETACL:
@@ -428,25 +426,15 @@ get_body(Reader *r, ZkRecord *rec, bool txn)
 			rec->timeout_ms = get_i32(r);
 			if (txn)
 				rec->owner = get_i32(r);
-			if (!r->error && rec->timeout_ms <= 0)
-				r->error = "session timeout out of range";
 			break;
 		case ZK_OP_CLOSESESSION:
 			rec->target_session = get_i64(r);
-			if (!r->error && rec->target_session == ZK_SERVER_SESSION)
-				r->error = "closeSession names no session";
 			break;
 		case ZK_OP_ERROR:
-			if (!txn)
-			{
-				r->error = "unknown request type";
-				break;
-			}
+			/* a txn, or a request refused where it entered (txn_codec.h) */
 			rec->err = get_i32(r);
-			rec->failed_index = get_i32(r);
-			if (!r->error && (rec->err >= 0 || rec->failed_index < -1 ||
-							  rec->failed_index >= ZK_MAX_MULTI_OPS))
-				r->error = "error txn fields out of range";
+			if (txn)
+				rec->failed_index = get_i32(r);
 			break;
 		case ZK_OP_MULTI:
 			{
@@ -488,6 +476,8 @@ ZkDecodeRequest(const char *data, int len, ZkRecord *req)
 	int			i;
 
 	memset(req, 0, sizeof(ZkRecord));
+	if (len > ZK_MAX_RECORD_BYTES)
+		return "record too large";
 	if (get_i8(&r) != REQUEST_MAGIC || get_i8(&r) != CODEC_VERSION)
 		return r.error ? r.error : "not a zkpg request of a known version";
 	req->session_id = get_i64(&r);
@@ -498,19 +488,21 @@ ZkDecodeRequest(const char *data, int len, ZkRecord *req)
 	{
 		int16		n = get_i16(&r);
 
-		if (!r.error && (n < 0 || n > MAX_AUTH_IDS))
+		if (!r.error && (n < 0 || n > ZK_MAX_AUTH_IDS))
 			r.error = "auth identity count out of range";
 		if (!r.error)
 		{
 			req->auth.ids = palloc0(sizeof(char *) * Max(n, 1));
 			for (i = 0; i < n && !r.error; i++)
-				req->auth.ids[i] = get_string(&r, MAX_ID_BYTES);
+				req->auth.ids[i] = get_string(&r, ZK_MAX_AUTH_ID_BYTES);
 			if (!r.error)
 				req->auth.nids = n;
 		}
 	}
 	if (!r.error && r.p != r.end)
 		r.error = "trailing bytes after the request";
+	if (!r.error)
+		(void) ZkCheckRequest(req, &r.error);
 	return r.error;
 }
 
@@ -520,6 +512,8 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 	Reader		r = {data, data + len, NULL};
 
 	memset(txn, 0, sizeof(ZkRecord));
+	if (len > ZK_MAX_RECORD_BYTES)
+		return "record too large";
 	if (get_i8(&r) != TXN_MAGIC || get_i8(&r) != CODEC_VERSION)
 		return r.error ? r.error : "not a zkpg txn of a known version";
 	txn->session_id = get_i64(&r);
@@ -528,10 +522,10 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 	txn->time = get_i64(&r);
 	txn->type = get_i16(&r);
 	get_body(&r, txn, true);
-	if (!r.error && txn->zxid <= 0)
-		r.error = "txn zxid out of range";
 	if (!r.error && r.p != r.end)
 		r.error = "trailing bytes after the txn";
+	if (!r.error)
+		(void) ZkCheckTxn(txn, &r.error);
 	return r.error;
 }
 
@@ -555,7 +549,7 @@ ZkDecodeTxn(const char *data, int len, ZkRecord *txn)
 #define PEER_MAGIC		'P'
 #define ANSWER_MAGIC	'A'
 #define MAX_PEER_ITEMS	100000
-#define MAX_PEER_ITEM_BYTES (64 * 1024 * 1024)
+#define MAX_PEER_ITEM_BYTES ZK_MAX_RECORD_BYTES
 
 static void
 put_notification(StringInfo buf, const ZkNotification *n)

@@ -26,10 +26,20 @@ typedef int64 ZkZxid;
 #define ZK_ZXID_EPOCH(zxid)		((int64) ((uint64) (zxid) >> 32))
 #define ZK_ZXID_COUNTER(zxid)	((uint32) ((uint64) (zxid) & 0xFFFFFFFF))
 
-/* Limits. */
+/*
+ * Limits.  The decoders enforce them, so every server takes every txn
+ * that keeps to them; record_check.c checks them where a request enters.
+ */
 #define ZK_MAX_PATH_BYTES	1024	/* fits a btree index entry with room */
 #define ZK_MAX_MULTI_OPS	1000	/* result slots hold this many op results */
-#define ZK_MAX_ACL_ENTRIES	64
+#define ZK_MAX_ACL_ENTRIES	64		/* after "auth" is expanded */
+#define ZK_MAX_ACL_ENTRY_BYTES 4096 /* one "scheme:id:perms" */
+#define ZK_MAX_DATA_BYTES	(64 * 1024 * 1024)	/* zkpg.max_data_bytes at most */
+#define ZK_MAX_AUTH_IDS		1024	/* identities a request carries */
+#define ZK_MAX_AUTH_ID_BYTES 4096	/* one "scheme:id" identity */
+#define ZK_MAX_RECORD_BYTES (128 * 1024 * 1024) /* an encoded request or txn */
+#define ZK_MAX_SESSION_DIGESTS 32	/* zk_add_auth identities of a session */
+#define ZK_MAX_DIGEST_USER_BYTES 256	/* the user of a digest identity */
 
 /* ZooKeeper's OpCode values, where an op has one. */
 #define ZK_OP_ERROR			(-1)
