@@ -127,10 +127,18 @@ SELECT convert_from(data, 'UTF8') AS data FROM zk_get('/acl/auth2');
 RESET ROLE;
 
 --
--- ip: the client address; a Unix-socket client (as here) is 127.0.0.1.
+-- ip: the client address.  A Unix-socket client (as here) has none, unless
+-- zkpg.unix_socket_address (superusers only) gives it one: no ip: entry
+-- grants it anything by default, not even ip:0.0.0.0/0.
 --
 \c -
 \set SHOW_CONTEXT never
+SELECT zk_create('/acl/ip_default', 'd', 'persistent', ARRAY['ip:0.0.0.0/0:r', 'ip:127.0.0.1:r']);
+SET ROLE regress_zk_bob;
+SELECT zk_test_code($$SELECT * FROM zk_get('/acl/ip_default')$$) AS unix_socket_has_no_address;
+SELECT zk_test_code($$SET zkpg.unix_socket_address = '127.0.0.1'$$) AS bob_cannot_claim_one;
+RESET ROLE;
+SET zkpg.unix_socket_address = '127.0.0.1';
 SELECT zk_create('/acl/ip_lo', 'lo', 'persistent', ARRAY['ip:127.0.0.1:r']);
 SELECT zk_create('/acl/ip_lo8', 'lo8', 'persistent', ARRAY['ip:127.0.0.0/8:r']);
 SELECT zk_create('/acl/ip_any', 'any', 'persistent', ARRAY['ip:0.0.0.0/0:r']);
@@ -145,6 +153,7 @@ SELECT n AS node, zk_test_code(format('SELECT * FROM zk_get(%L)', '/acl/' || n))
 SELECT s.version FROM zk_set('/acl/ip_rw', 'rw2') s;
 SELECT zk_test_code($$SELECT zk_create('/acl/ip_rw/c')$$) AS create_needs_c_for_this_address;
 RESET ROLE;
+RESET zkpg.unix_socket_address;
 
 --
 -- pg:ROLE: granted when the current role is a member of ROLE (itself

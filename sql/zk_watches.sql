@@ -106,10 +106,12 @@ SELECT attname, format_type(atttypid, atttypmod) AS type
  ORDER BY attnum;
 
 --
--- The channel of a session: zk_session_<16 hex digits>, stable for the
+-- The channel of a session: zk_session_<16 hex digits of the session id>_
+-- <32 hex digits of a random secret> (zk_trust_watches), stable for the
 -- session, a new one for a new session.
 --
-SELECT zk_watch_channel() ~ '^zk_session_[0-9a-f]{16}$' AS channel_form,
+SELECT zk_watch_channel() ~ ('^zk_session_' || lpad(to_hex(zk_session_id()), 16, '0') || '_[0-9a-f]{32}$')
+       AS channel_form,
        zk_watch_channel() = zk_watch_channel() AS stable;
 SELECT zk_watch_channel() AS ch \gset
 SELECT zk_close_session();

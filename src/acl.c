@@ -242,6 +242,12 @@ ZkAclPermits(int nacl, char **acl, int perm, const ZkAuth *auth)
 			continue;
 		if (strcmp(p.scheme, "world") == 0 && strcmp(p.id, "anyone") == 0)
 			return true;
+		if (strcmp(p.scheme, "pg") == 0 && auth != NULL && auth->role_member != NULL)
+		{
+			if (auth->role_member(auth->roleid, p.id))
+				return true;
+			continue;
+		}
 		for (j = 0; auth != NULL && j < auth->nids; j++)
 		{
 			const char *id = auth->ids[j];

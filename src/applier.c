@@ -48,14 +48,37 @@
 
 static void applier_startup(void);
 static bool applier_round(MemoryContext round_cxt);
-static void trigger_child_event(const char *path, ZkZxid zxid, List **events);
+static void trigger_event(const char *path, ZkEventType type, ZkZxid zxid, int nacl,
+						  char **acl, List **events);
+static void trigger_child_event(ZkTree *tree, const char *path, ZkZxid zxid, List **events);
 
+/*
+ * The watches an event on path triggers, with the ACL of the node it is
+ * about: an event reaches only a session that may READ that node
+ * (watches.c).
+ */
 static void
-trigger_child_event(const char *path, ZkZxid zxid, List **events)
+trigger_event(const char *path, ZkEventType type, ZkZxid zxid, int nacl, char **acl,
+			  List **events)
+{
+	int			first = list_length(*events);
+
+	if (ZkWatchTrigger(path, type, zxid, events) > 0)
+		ZkWatchSetAcl(*events, first, nacl, acl);
+}
+
+/* NodeChildrenChanged on path's parent, about the parent */
+static void
+trigger_child_event(ZkTree *tree, const char *path, ZkZxid zxid, List **events)
 {
 	char	   *parent = ZkParentPath(path);
+	int			first = list_length(*events);
+	ZkNode		node;
 
-	ZkWatchTrigger(parent, ZK_EVENT_NODE_CHILDREN_CHANGED, zxid, events);
+	/* the parent's ACL is read only when a watch fired */
+	if (ZkWatchTrigger(parent, ZK_EVENT_NODE_CHILDREN_CHANGED, zxid, events) > 0 &&
+		ZkTreeGetNode(tree, parent, false, &node))
+		ZkWatchSetAcl(*events, first, node.nacl, node.acl);
 }
 
 /*
@@ -85,12 +108,15 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 
 				foreach(lc, paths)
 				{
-					ZkTreeDelete(tree, (char *) lfirst(lc), txn->zxid);
+					int			nacl;
+					char	  **acl;
+
+					ZkTreeDelete(tree, (char *) lfirst(lc), txn->zxid, &nacl, &acl);
 					delta--;
 					if (events)
 					{
-						ZkWatchTrigger(lfirst(lc), ZK_EVENT_NODE_DELETED, txn->zxid, events);
-						trigger_child_event(lfirst(lc), txn->zxid, events);
+						trigger_event(lfirst(lc), ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
+						trigger_child_event(tree, lfirst(lc), txn->zxid, events);
 					}
 				}
 				ZkTreeRemoveSession(tree, txn->target_session);
@@ -115,24 +141,35 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 				delta++;
 				if (events)
 				{
-					ZkWatchTrigger(op->path, ZK_EVENT_NODE_CREATED, txn->zxid, events);
-					trigger_child_event(op->path, txn->zxid, events);
+					trigger_event(op->path, ZK_EVENT_NODE_CREATED, txn->zxid,
+								  op->nacl, op->acl, events);
+					trigger_child_event(tree, op->path, txn->zxid, events);
 				}
 				break;
 			case ZK_OP_DELETE:
-				ZkTreeDelete(tree, op->path, txn->zxid);
-				delta--;
-				if (events)
 				{
-					ZkWatchTrigger(op->path, ZK_EVENT_NODE_DELETED, txn->zxid, events);
-					trigger_child_event(op->path, txn->zxid, events);
+					int			nacl;
+					char	  **acl;
+
+					ZkTreeDelete(tree, op->path, txn->zxid, &nacl, &acl);
+					delta--;
+					if (events)
+					{
+						trigger_event(op->path, ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
+						trigger_child_event(tree, op->path, txn->zxid, events);
+					}
 				}
 				break;
 			case ZK_OP_SETDATA:
-				ZkTreeSetData(tree, op, txn->zxid, txn->time, &r->stat);
-				r->has_stat = true;
-				if (events)
-					ZkWatchTrigger(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid, events);
+				{
+					ZkNode		after;
+
+					ZkTreeSetData(tree, op, txn->zxid, txn->time, &r->stat, &after);
+					r->has_stat = true;
+					if (events)
+						trigger_event(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid,
+									  after.nacl, after.acl, events);
+				}
 				break;
 			case ZK_OP_SETACL:
 				ZkTreeSetAcl(tree, op, &r->stat);

@@ -99,6 +99,7 @@ static int	tree_exec(ZkTree *tree, TreePlan which, Datum *values, const char *nu
 static void tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node,
 							 bool with_data, MemoryContext cxt);
 static Datum acl_to_array(int nacl, char **acl);
+static void acl_from_datum(Datum d, int *nacl, char ***acl);
 static PendingParent *pending_entry(ZkTree *tree, const char *path);
 static void pending_flush_one(ZkTree *tree, const char *path);
 
@@ -257,7 +258,7 @@ tree_plan(ZkTree *tree, TreePlan which)
 			types[nargs++] = INT8OID;
 			break;
 		case P_DELETE:
-			sql = psprintf("DELETE FROM %s WHERE path" ZK_EQ "$1 RETURNING parent", z);
+			sql = psprintf("DELETE FROM %s WHERE path" ZK_EQ "$1 RETURNING parent, acl", z);
 			types[nargs++] = TEXTOID;
 			break;
 		case P_SETDATA:
@@ -391,19 +392,7 @@ tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node, bool with_data,
 	old = MemoryContextSwitchTo(cxt);
 	d = SPI_getbinval(tup, desc, 14, &isnull);
 	if (!isnull)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-		int			i;
-
-		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		node->nacl = n;
-		node->acl = palloc(sizeof(char *) * Max(n, 1));
-		for (i = 0; i < n; i++)
-			node->acl[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-	}
+		acl_from_datum(d, &node->nacl, &node->acl);
 	if (with_data)
 	{
 		d = SPI_getbinval(tup, desc, 15, &isnull);
@@ -419,6 +408,23 @@ tree_row_to_node(HeapTuple tup, TupleDesc desc, ZkNode *node, bool with_data,
 			node->data = palloc0(1);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* A text[] ACL into strings, in the current context. */
+static void
+acl_from_datum(Datum d, int *nacl, char ***acl)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	*nacl = n;
+	*acl = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*acl)[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
 }
 
 static Datum
@@ -686,8 +692,9 @@ ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 	}
 }
 
+/* Delete path; its ACL as it was goes into *acl_out when asked for. */
 void
-ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
+ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid, int *nacl_out, char ***acl_out)
 {
 	ZkInternalSql acc;
 	Datum		values[1];
@@ -701,6 +708,18 @@ ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
 			 (unsigned long long) zxid, path);
 	parent = MemoryContextStrdup(acc.caller,
 								 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	if (acl_out != NULL)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(acc.caller);
+
+		*nacl_out = 0;
+		*acl_out = NULL;
+		if (!isnull)
+			acl_from_datum(d, nacl_out, acl_out);
+		MemoryContextSwitchTo(old);
+	}
 	tree_end(&acc);
 
 	/* the node is gone: so is what was pending for it as a parent */
@@ -716,7 +735,7 @@ ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid)
 
 void
 ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
-			  ZkStat *stat)
+			  ZkStat *stat, ZkNode *after)
 {
 	ZkInternalSql acc;
 	Datum		values[5];
@@ -742,6 +761,8 @@ ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid, TimestampTz time,
 	tree_end(&acc);
 	if (stat)
 		ZkNodeToStat(&node, stat);
+	if (after)
+		*after = node;
 }
 
 void

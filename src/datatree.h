@@ -72,9 +72,10 @@ extern List *ZkTreeExpiredContainers(ZkTree *tree, TimestampTz now);
 /* writes: called by the applier; ZkTreeFlush before commit */
 extern void ZkTreeCreate(ZkTree *tree, const ZkOp *op, ZkZxid zxid,
 						 TimestampTz time, ZkStat *stat);
-extern void ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid);
+extern void ZkTreeDelete(ZkTree *tree, const char *path, ZkZxid zxid,
+						 int *nacl_out, char ***acl_out);
 extern void ZkTreeSetData(ZkTree *tree, const ZkOp *op, ZkZxid zxid,
-						  TimestampTz time, ZkStat *stat);
+						  TimestampTz time, ZkStat *stat, ZkNode *after);
 extern void ZkTreeSetAcl(ZkTree *tree, const ZkOp *op, ZkStat *stat);
 extern void ZkTreeAddSession(ZkTree *tree, int64 session_id, int32 owner,
 							 int32 timeout_ms, ZkZxid zxid);

@@ -14,6 +14,16 @@
  * finds the slot of a txn's session without a search and ids are unique
  * across the ensemble and across restarts.
  *
+ * The identities a session acts with are computed here: the client
+ * address (a Unix-socket client has none unless zkpg.unix_socket_address
+ * says so), the digests added with zk_add_auth (at most 32) and the roles
+ * of the current role.  Checks made here ask role membership of the
+ * catalogs at each call; a request carries its "pg:" identities to the
+ * leader; the applier checks a watch event against what the session last
+ * published in its slot.  DISCARD ALL, a pool's reset between clients,
+ * ends the session and drops the identities, as it releases advisory
+ * locks.  One role holds at most zkpg.max_sessions_per_role sessions.
+ *
  * IDENTIFICATION
  *	  src/sessions.c
  *
@@ -35,6 +45,7 @@
 #include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/inval.h"
@@ -62,8 +73,26 @@ static bool member_of_callback_registered = false;
 static void member_of_invalidate(Datum arg, int cacheid, uint32 hashvalue);
 static List *member_of_roles(void);
 
+/* what this backend last published as its session's identity */
+static int64 published_session = 0;
+static Oid	published_role = InvalidOid;
+static uint64 published_generation = 0;
+static char published_addr[48] = "";
+static uint64 ids_generation = 1;	/* bumped when added_ids changes */
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
 static void session_exit_callback(int code, Datum arg);
+static void release_session(bool exiting);
+static void session_process_utility(PlannedStmt *pstmt, const char *queryString,
+									bool readOnlyTree, ProcessUtilityContext context,
+									ParamListInfo params, QueryEnvironment *queryEnv,
+									DestReceiver *dest, QueryCompletion *qc);
 static int32 session_clamped_timeout(void);
+static char *new_channel_name(int64 session_id);
+static const char *client_identity(void);
+static void publish_identity(void);
+static void forget_identities(void);
 
 int64
 ZkNewSessionId(int slot)
@@ -73,6 +102,28 @@ ZkNewSessionId(int slot)
 	return (int64) (((uint64) (zk_myid & 0xFF) << 56) |
 					((seq & UINT64CONST(0xFFFFFFFFFF)) << 16) |
 					((uint64) slot & 0xFFFF));
+}
+
+/*
+ * The channel a session's events arrive on: its id and a random secret,
+ * so that no other role can LISTEN to it (and read another session's
+ * events) or NOTIFY it (and forge them).  Only the session's own
+ * zk_watch_channel() says it.
+ */
+static char *
+new_channel_name(int64 session_id)
+{
+	uint8		secret[16];
+	char		hex[33];
+	int			i;
+
+	if (!pg_strong_random(secret, sizeof(secret)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random zkpg channel name")));
+	for (i = 0; i < (int) sizeof(secret); i++)
+		snprintf(hex + 2 * i, 3, "%02x", secret[i]);
+	return psprintf("zk_session_%016llx_%s", (unsigned long long) session_id, hex);
 }
 
 /* zkpg.session_timeout clamped to [2, 20] ticks, as ZooKeeper does. */
@@ -97,6 +148,7 @@ ZkSessionEnsure(void)
 	int64		sid;
 	ZkRecord	req;
 	ZkRequestResult res;
+	char	   *channel;
 
 	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
 	state = slot->session_state;
@@ -118,7 +170,29 @@ ZkSessionEnsure(void)
 	}
 
 	sid = ZkNewSessionId(idx);
+	channel = new_channel_name(sid);
 	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	/* one role cannot take every session slot of the server */
+	if (zk_max_sessions_per_role > 0 && !superuser())
+	{
+		Oid			me = GetUserId();
+		int			mine = 0;
+		int			i;
+
+		for (i = 0; i < ZkShmem->nslots; i++)
+			if (i != idx && ZkShmem->slots[i].session_id != 0 &&
+				ZkShmem->slots[i].identity.role == me)
+				mine++;
+		if (mine >= zk_max_sessions_per_role)
+		{
+			LWLockRelease(ZkShmem->slot_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("role \"%s\" has %d zkpg sessions on this server, the most zkpg.max_sessions_per_role allows",
+							GetUserNameFromId(me, false), mine),
+					 errhint("Close sessions with zk_close_session(), or raise zkpg.max_sessions_per_role.")));
+		}
+	}
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
 	slot->session_id = sid;
@@ -127,7 +201,11 @@ ZkSessionEnsure(void)
 	slot->listen_pending = false;
 	slot->resend = false;
 	slot->nbuffered = 0;
+	strlcpy(slot->channel, channel, sizeof(slot->channel));
+	memset(&slot->identity, 0, sizeof(slot->identity));
+	slot->identity.role = GetUserId();
 	LWLockRelease(ZkShmem->slot_lock);
+	published_session = 0;		/* the new session's identity is not out yet */
 
 	memset(&req, 0, sizeof(req));
 	req.session_id = sid;
@@ -202,8 +280,16 @@ ZkSessionClose(void)
 	LWLockRelease(ZkShmem->slot_lock);
 
 	/* identities belong to the session, as in ZooKeeper */
+	forget_identities();
+}
+
+/* Drop the identities added with zk_add_auth. */
+static void
+forget_identities(void)
+{
 	list_free_deep(added_ids);
 	added_ids = NIL;
+	ids_generation++;
 }
 
 /*
@@ -324,57 +410,178 @@ ZkSessionAddAuth(const char *scheme, const char *auth)
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	added_ids = lappend(added_ids, makeString(pstrdup(id)));
 	MemoryContextSwitchTo(old);
+	ids_generation++;
+	publish_identity();
 }
 
 /*
- * The identities a request of this backend carries: superuser status,
- * the client address (a Unix socket counts as 127.0.0.1), the digests
- * added with zk_add_auth and the roles the current role belongs to.
+ * The ip identity of this backend's client, "" if none.  A Unix-socket
+ * client has an address only if zkpg.unix_socket_address gives it one:
+ * otherwise any local process could satisfy an ACL meant for a host.
+ */
+static const char *
+client_identity(void)
+{
+	static char tcp[48] = "";
+	static bool tcp_known = false;
+	static char unix_id[48];
+	const struct sockaddr *sa;
+
+	if (MyBEEntry == NULL)
+		return "";
+	sa = (const struct sockaddr *) &MyBEEntry->st_clientaddr.addr;
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+	{
+		if (!tcp_known)
+		{
+			char		addr[INET6_ADDRSTRLEN] = "";
+
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
+						  addr, sizeof(addr));
+			else
+				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr,
+						  addr, sizeof(addr));
+			snprintf(tcp, sizeof(tcp), "ip:%s", addr);
+			tcp_known = true;
+		}
+		return tcp;
+	}
+	if (sa->sa_family == AF_UNIX && zk_unix_socket_address != NULL &&
+		zk_unix_socket_address[0] != '\0')
+	{
+		snprintf(unix_id, sizeof(unix_id), "ip:%s", zk_unix_socket_address);
+		return unix_id;
+	}
+	return "";
+}
+
+/*
+ * Publish this session's identity for the applier's checks (watches.c),
+ * when it changed: the current role, the client address and the digests
+ * added.  Cheap when nothing changed, which is every call but a few.
+ */
+static void
+publish_identity(void)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	Oid			role = GetUserId();
+	const char *addr = client_identity();
+	ListCell   *lc;
+	int			n = 0;
+
+	if (published_session != 0 && published_session == slot->session_id &&
+		published_role == role && published_generation == ids_generation &&
+		strcmp(published_addr, addr) == 0)
+		return;
+	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+	if (slot->session_id != 0)
+	{
+		slot->identity.role = role;
+		strlcpy(slot->identity.addr, addr, sizeof(slot->identity.addr));
+		foreach(lc, added_ids)
+			strlcpy(slot->identity.digests[n++], strVal(lfirst(lc)), ZK_DIGEST_ID_BYTES);
+		slot->identity.ndigests = n;
+	}
+	published_session = slot->session_id;
+	LWLockRelease(ZkShmem->slot_lock);
+	published_role = role;
+	published_generation = ids_generation;
+	strlcpy(published_addr, addr, sizeof(published_addr));
+}
+
+/* The role_member of a ZkAuth: asked at each check, never cached here. */
+bool
+ZkRoleIsMember(Oid roleid, const char *role)
+{
+	Oid			r = get_role_oid(role, true);
+
+	return OidIsValid(r) && is_member_of_role(roleid, r);
+}
+
+/* The client address and the digests added with zk_add_auth, into auth. */
+static void
+session_ids(ZkAuth *auth, int extra)
+{
+	const char *addr = client_identity();
+	ListCell   *lc;
+
+	auth->nids = 0;
+	auth->ids = palloc(sizeof(char *) * (1 + list_length(added_ids) + extra));
+	if (addr[0] != '\0')
+		auth->ids[auth->nids++] = pstrdup(addr);
+	foreach(lc, added_ids)
+		auth->ids[auth->nids++] = strVal(lfirst(lc));
+}
+
+/*
+ * The identities a request of this backend carries to the leader:
+ * superuser status, the client address, the digests added with
+ * zk_add_auth and, as "pg:ROLE", the roles the current role belongs to
+ * (the leader cannot know them: roles are per server).
  */
 void
 ZkSessionAuth(ZkAuth *auth)
 {
-	char		addr[INET6_ADDRSTRLEN] = "127.0.0.1";
 	List	   *roles = member_of_roles();
 	ListCell   *lc;
 
+	publish_identity();
+	memset(auth, 0, sizeof(ZkAuth));
 	auth->superuser = superuser();
-	auth->nids = 0;
-	auth->ids = palloc(sizeof(char *) * (1 + list_length(added_ids) + list_length(roles)));
-	if (MyBEEntry != NULL)
-	{
-		const struct sockaddr *sa = (const struct sockaddr *) &MyBEEntry->st_clientaddr.addr;
-
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
-					  addr, sizeof(addr));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr,
-					  addr, sizeof(addr));
-	}
-	auth->ids[auth->nids++] = psprintf("ip:%s", addr);
-	foreach(lc, added_ids)
-		auth->ids[auth->nids++] = strVal(lfirst(lc));
+	session_ids(auth, list_length(roles));
 	foreach(lc, roles)
 		auth->ids[auth->nids++] = (char *) lfirst(lc);
 }
 
 /*
- * The backend exits: queue its closeSession (the peer worker submits it)
- * and free the slot.  Never waits long: a session left behind is closed
- * at the next start of the server, or expires.
+ * The identities a check made here, now, acts with: as a request's, but
+ * "pg:ROLE" is asked of the catalogs at each check.
+ */
+void
+ZkSessionLocalAuth(ZkAuth *auth)
+{
+	publish_identity();
+	memset(auth, 0, sizeof(ZkAuth));
+	auth->superuser = superuser();
+	auth->roleid = GetUserId();
+	auth->role_member = ZkRoleIsMember;
+	session_ids(auth, 0);
+}
+
+/*
+ * The identities of a session of this server as it last published them,
+ * for a check made by another process (the applier delivering a watch
+ * event).
+ */
+void
+ZkSessionIdentityAuth(const ZkSessionIdentity *id, ZkAuth *auth)
+{
+	int			i;
+
+	memset(auth, 0, sizeof(ZkAuth));
+	auth->superuser = OidIsValid(id->role) && superuser_arg(id->role);
+	auth->roleid = id->role;
+	auth->role_member = ZkRoleIsMember;
+	auth->ids = palloc(sizeof(char *) * (1 + id->ndigests));
+	if (id->addr[0] != '\0')
+		auth->ids[auth->nids++] = pstrdup(id->addr);
+	for (i = 0; i < id->ndigests; i++)
+		auth->ids[auth->nids++] = pstrdup(id->digests[i]);
+}
+
+/*
+ * Let go of this backend's session without waiting for its close: clear
+ * the slot (leaving the process, unless it is exiting) and queue the
+ * closeSession; the peer worker submits it.  Never waits long: a session
+ * left behind is closed at the next start of the server, or expires.
  */
 static void
-session_exit_callback(int code, Datum arg)
+release_session(bool exiting)
 {
-	ZkBackendSlot *slot;
+	ZkBackendSlot *slot = ZkMySlot();
 	int64		sid;
 	ZkSessionState state;
-
-	if (ZkShmem == NULL || MyBackendId == InvalidBackendId)
-		return;
-	LWLockReleaseAll();
-	slot = ZkMySlot();
 
 	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
 	sid = slot->session_id;
@@ -383,9 +590,14 @@ session_exit_callback(int code, Datum arg)
 	slot->session_state = ZK_SESSION_NONE;
 	slot->wait_cxid = -1;
 	slot->done = false;
-	slot->latch = NULL;
-	slot->pid = 0;
 	slot->events_lost = false;
+	slot->channel[0] = '\0';
+	memset(&slot->identity, 0, sizeof(slot->identity));
+	if (exiting)
+	{
+		slot->latch = NULL;
+		slot->pid = 0;
+	}
 	LWLockRelease(ZkShmem->slot_lock);
 	if (sid != 0)
 		ZkWatchRemoveSession(sid);
@@ -403,4 +615,57 @@ session_exit_callback(int code, Datum arg)
 			elog(WARNING, "zkpg could not queue the close of session 0x%016llx; it will be closed when it expires",
 				 (unsigned long long) sid);
 	}
+}
+
+/* The backend exits: its session goes. */
+static void
+session_exit_callback(int code, Datum arg)
+{
+	if (ZkShmem == NULL || MyBackendId == InvalidBackendId)
+		return;
+	LWLockReleaseAll();
+	release_session(true);
+}
+
+/*
+ * DISCARD ALL, what a connection pool runs before it hands the connection
+ * to another client: the next client is another session.  As DISCARD ALL
+ * releases advisory locks, it ends the zkpg session (its ephemerals, locks
+ * and watches go) and drops the identities added with zk_add_auth.
+ */
+void
+ZkSessionDiscard(void)
+{
+	if (ZkShmem == NULL || MyBackendId == InvalidBackendId)
+		return;
+	release_session(false);
+	forget_identities();
+}
+
+/* ProcessUtility_hook: after a DISCARD ALL, the session goes too */
+static void
+session_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	bool		discard_all = IsA(stmt, DiscardStmt) &&
+		((DiscardStmt *) stmt)->target == DISCARD_ALL;
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+	if (discard_all)
+		ZkSessionDiscard();
+}
+
+/* called from _PG_init */
+void
+ZkSessionInstallHooks(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = session_process_utility;
 }

@@ -11,7 +11,11 @@
 #ifndef ZKPG_SESSIONS_H
 #define ZKPG_SESSIONS_H
 
+#include "shmem.h"
 #include "zkpg.h"
+
+/* called from _PG_init */
+extern void ZkSessionInstallHooks(void);
 
 /* called by client backends */
 extern int64 ZkSessionEnsure(void);
@@ -19,7 +23,13 @@ extern void ZkSessionClose(void);
 extern void ZkSessionMarkExpired(int64 session_id);
 extern int32 ZkSessionTimeoutMs(void);
 extern void ZkSessionAuth(ZkAuth *auth);
+extern void ZkSessionLocalAuth(ZkAuth *auth);
 extern void ZkSessionAddAuth(const char *scheme, const char *auth);
 extern int64 ZkNewSessionId(int slot);
+extern void ZkSessionDiscard(void);
+
+/* called by the applier */
+extern void ZkSessionIdentityAuth(const ZkSessionIdentity *id, ZkAuth *auth);
+extern bool ZkRoleIsMember(Oid roleid, const char *role);
 
 #endif							/* ZKPG_SESSIONS_H */

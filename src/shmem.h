@@ -101,6 +101,19 @@ typedef struct ZkBufferedEvent
 	char		path[ZK_MAX_PATH_BYTES + 1];
 } ZkBufferedEvent;
 
+/*
+ * Who a session is, as its backend last called: what the applier checks
+ * a watch event against (the session must be allowed to READ the node the
+ * event is about), as ZooKeeper checks its connections' authInfo.
+ */
+typedef struct ZkSessionIdentity
+{
+	Oid			role;			/* the role of the last call */
+	char		addr[48];		/* "ip:ADDR", or "" for none */
+	int			ndigests;
+	char		digests[ZK_MAX_SESSION_DIGESTS][ZK_DIGEST_ID_BYTES];
+} ZkSessionIdentity;
+
 /* The result of one op, filled by the applier. */
 typedef struct ZkOpResult
 {
@@ -127,6 +140,17 @@ typedef struct ZkBackendSlot
 	ZkSessionState session_state;
 
 	bool		events_lost;	/* watch events dropped: owes an EventsLost */
+
+	/*
+	 * The session's channel, with a random secret in its name (watches.c),
+	 * and its identity; written by the owning backend.
+	 */
+	char		channel[NAMEDATALEN];
+	ZkSessionIdentity identity;
+
+	/* watch_lock: the session's watches, and its role when it set them */
+	int			nwatches;
+	Oid			watch_role;
 
 	/*
 	 * A LISTEN runs at commit: until the backend's first LISTEN on its

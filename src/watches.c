@@ -34,8 +34,18 @@
  * 5. Every payload carries its zxid, so PostgreSQL never folds two events
  *	  into one; paths are at most 1024 bytes, so a payload stays far below
  *	  NOTIFY's 8000-byte limit even when every byte needs escaping.
+ * 6. An event reaches a session only if the session may READ the node it
+ *	  is about (NodeChildrenChanged: the parent), with the identities it
+ *	  last called with (sessions.c), checked at delivery for every kind of
+ *	  watch, as ZooKeeper 3.8.4 does: a one-shot watch is consumed either
+ *	  way.  A channel's name carries a random secret of its session, so
+ *	  no other role can LISTEN to it or NOTIFY it.
+ * 7. A session's client watches, and those of one role's sessions, are
+ *	  bounded (zkpg.max_watches_per_session, _per_role; superusers are
+ *	  not), so that one role cannot take the pool from the others.
  *
- * Lock: ZkShmem->watch_lock protects the hash and the pool.
+ * Lock: ZkShmem->watch_lock protects the hash, the pool and the slots'
+ * nwatches and watch_role.
  *
  * IDENTIFICATION
  *	  src/watches.c
@@ -49,12 +59,15 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "storage/shmem.h"
 #include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 
+#include "acl.h"
 #include "path.h"
+#include "sessions.h"
 #include "shmem.h"
 #include "watches.h"
 #include "zkpg.h"
@@ -99,6 +112,9 @@ static int	watch_add(int64 session_id, const char *path, int kind, bool error_wh
 static void trigger_list(WatchPath *wp, ZkEventType type, const char *path,
 						 ZkZxid zxid, bool at_path, List **events, int first_of_trigger);
 static bool kind_fires(int kind, ZkEventType type, bool at_path);
+static bool watch_exists_locked(int64 session_id, const char *path, int kind);
+static void check_watch_limits(int64 session_id, int slot, Oid role);
+static void notify_session(int64 session_id, const char *payload);
 static void buffer_for_pending_listeners(List *events);
 
 Size
@@ -157,10 +173,33 @@ ZkEventTypeName(ZkEventType type)
 	return "None";
 }
 
+/*
+ * The channel of a session of this server (its name carries a secret:
+ * sessions.c), or NULL when no backend here holds the session.
+ */
 char *
 ZkWatchChannel(int64 session_id)
 {
-	return psprintf("zk_session_%016llx", (unsigned long long) session_id);
+	int			idx = (int) (session_id & 0xFFFF);
+	char	   *channel = NULL;
+
+	if (session_id == 0 || idx >= ZkShmem->nslots)
+		return NULL;
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	if (ZkShmem->slots[idx].session_id == session_id && ZkShmem->slots[idx].channel[0] != '\0')
+		channel = pstrdup(ZkShmem->slots[idx].channel);
+	LWLockRelease(ZkShmem->slot_lock);
+	return channel;
+}
+
+/* Notify a session of this server, if it is still here. */
+static void
+notify_session(int64 session_id, const char *payload)
+{
+	char	   *channel = ZkWatchChannel(session_id);
+
+	if (channel != NULL)
+		Async_Notify(channel, payload);
 }
 
 /* {"type":...,"path":...,"zxid":...}; path may be NULL */
@@ -212,6 +251,8 @@ watcher_unlink(int idx)
 	if (wp->head < 0)
 		hash_search(watch_paths, wp->path, HASH_REMOVE, NULL);
 
+	if (!ZK_WATCH_IS_INTERNAL(w->kind))
+		ZkShmem->slots[(int) (w->session_id & 0xFFFF) % ZkShmem->nslots].nwatches--;
 	w->session_id = 0;
 	w->owner = NULL;
 	w->next = watch_pool->free_head;
@@ -227,6 +268,43 @@ bool
 ZkWatchAdd(int64 session_id, const char *path, int kind)
 {
 	return watch_add(session_id, path, kind, true) > 0;
+}
+
+/*
+ * A session's client watches are bounded, and so are those of all the
+ * sessions of one role (superusers excepted), so that one role cannot
+ * take the whole pool.  Called with watch_lock held.
+ */
+static void
+check_watch_limits(int64 session_id, int slot, Oid role)
+{
+	int			role_watches = 0;
+	int			i;
+
+	if (zk_max_watches_per_session > 0 &&
+		ZkShmem->slots[slot].nwatches >= zk_max_watches_per_session)
+	{
+		LWLockRelease(ZkShmem->watch_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("zkpg session 0x%016llx holds %d watches, the most zkpg.max_watches_per_session allows",
+						(unsigned long long) session_id, ZkShmem->slots[slot].nwatches),
+				 errhint("Remove watches with zk_remove_watches(), or raise the setting.")));
+	}
+	if (zk_max_watches_per_role <= 0)
+		return;
+	for (i = 0; i < ZkShmem->nslots; i++)
+		if (ZkShmem->slots[i].watch_role == role)
+			role_watches += ZkShmem->slots[i].nwatches;
+	if (role_watches >= zk_max_watches_per_role)
+	{
+		LWLockRelease(ZkShmem->watch_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("the zkpg sessions of role \"%s\" hold %d watches, the most zkpg.max_watches_per_role allows",
+						GetUserNameFromId(role, false), role_watches),
+				 errhint("Remove watches with zk_remove_watches(), or raise the setting.")));
+	}
 }
 
 /* The same, for the applier, which must not fail: false when full. */
@@ -245,8 +323,19 @@ watch_add(int64 session_id, const char *path, int kind, bool error_when_full)
 	int			i;
 	int			idx;
 	Watcher    *w;
+	int			slot = (int) (session_id & 0xFFFF) % ZkShmem->nslots;
+	/* the applier's adds (election watches) are internal: not counted */
+	bool		counted = error_when_full && !ZK_WATCH_IS_INTERNAL(kind);
+	bool		limited = counted && !superuser();
 
 	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
+	/* a backend's own watch: counted, and bounded unless a superuser's */
+	if (counted)
+	{
+		ZkShmem->slots[slot].watch_role = GetUserId();
+		if (limited && !watch_exists_locked(session_id, path, kind))
+			check_watch_limits(session_id, slot, GetUserId());
+	}
 	wp = hash_search(watch_paths, path, HASH_ENTER_NULL, &found);
 	if (wp == NULL || (!found && watch_pool->free_head < 0) ||
 		(found && watch_pool->free_head < 0))
@@ -279,6 +368,8 @@ watch_add(int64 session_id, const char *path, int kind, bool error_when_full)
 	w->session_id = session_id;
 	w->kind = (int8) kind;
 	w->owner = wp;
+	if (!ZK_WATCH_IS_INTERNAL(kind))
+		ZkShmem->slots[slot].nwatches++;
 	w->prev = -1;
 	w->next = wp->head;
 	if (wp->head >= 0)
@@ -325,6 +416,20 @@ ZkWatchRemove(int64 session_id, const char *path, int kindmask)
 	}
 	LWLockRelease(ZkShmem->watch_lock);
 	return removed;
+}
+
+/* The same, with watch_lock held. */
+static bool
+watch_exists_locked(int64 session_id, const char *path, int kind)
+{
+	WatchPath  *wp = hash_search(watch_paths, path, HASH_FIND, NULL);
+	int			i;
+
+	for (i = wp ? wp->head : -1; i >= 0; i = watch_pool->watchers[i].next)
+		if (watch_pool->watchers[i].session_id == session_id &&
+			watch_pool->watchers[i].kind == kind)
+			return true;
+	return false;
 }
 
 /* Does this session still have a watch of this kind on path? */
@@ -461,6 +566,9 @@ trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
 				e->zxid = zxid;
 				e->token = 0;
 				e->internal = ZK_WATCH_IS_INTERNAL(w->kind) ? w->kind : 0;
+				e->acl_set = false;
+				e->nacl = 0;
+				e->acl = NULL;
 				*events = lappend(*events, e);
 			}
 			if (w->kind != ZK_WATCH_PERSISTENT &&
@@ -479,9 +587,12 @@ trigger_list(WatchPath *wp, ZkEventType type, const char *path, ZkZxid zxid,
 
 /*
  * Collect (and consume) the watches an event on path triggers: those on
- * the path, and the recursive ones on its ancestors.
+ * the path, and the recursive ones on its ancestors.  Returns how many
+ * events it added to *events; the caller gives them the node's ACL
+ * (ZkWatchSetAcl), since a one-shot watch is consumed whether or not its
+ * event may be delivered, as in ZooKeeper.
  */
-void
+int
 ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 {
 	WatchPath  *wp;
@@ -489,7 +600,7 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 	int			first = list_length(*events);
 
 	if (watch_pool == NULL)
-		return;
+		return 0;
 	LWLockAcquire(ZkShmem->watch_lock, LW_EXCLUSIVE);
 	if (watch_pool->in_use > 0)
 	{
@@ -512,6 +623,74 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 		}
 	}
 	LWLockRelease(ZkShmem->watch_lock);
+	return list_length(*events) - first;
+}
+
+/* The ACL of the node events[first..] are about. */
+void
+ZkWatchSetAcl(List *events, int first, int nacl, char **acl)
+{
+	int			i;
+
+	for (i = first; i < list_length(events); i++)
+	{
+		ZkWatchEvent *e = list_nth(events, i);
+
+		e->acl_set = true;
+		e->nacl = nacl;
+		e->acl = acl;
+	}
+}
+
+/*
+ * May the session READ the node the event is about?  Asked at delivery,
+ * for every kind of watch (ZooKeeper 3.8.4, CVE-2024-23944): a recursive
+ * watch on "/" must not tell of changes under a node its session cannot
+ * read.  Identities are those the session last called with; the
+ * applier's checks of one batch share them per session.
+ */
+typedef struct SessionAuth
+{
+	int64		session_id;
+	bool		local;
+	ZkAuth		auth;
+} SessionAuth;
+
+static bool
+event_permitted(const ZkWatchEvent *e, List **cache)
+{
+	ListCell   *lc;
+	SessionAuth *sa = NULL;
+	int			idx = (int) (e->session_id & 0xFFFF);
+
+	if (e->type == ZK_EVENT_LEADERSHIP_ACQUIRED)
+		return true;			/* its own candidate node */
+	if (!e->acl_set)
+		return false;			/* never tell what no one checked */
+	foreach(lc, *cache)
+	{
+		sa = lfirst(lc);
+		if (sa->session_id == e->session_id)
+			break;
+		sa = NULL;
+	}
+	if (sa == NULL)
+	{
+		ZkSessionIdentity *id = palloc(sizeof(ZkSessionIdentity));
+
+		sa = palloc0(sizeof(SessionAuth));
+		sa->session_id = e->session_id;
+		LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+		sa->local = idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == e->session_id;
+		if (sa->local)
+			memcpy(id, &ZkShmem->slots[idx].identity, sizeof(ZkSessionIdentity));
+		LWLockRelease(ZkShmem->slot_lock);
+		if (sa->local)
+			ZkSessionIdentityAuth(id, &sa->auth);
+		pfree(id);
+		*cache = lappend(*cache, sa);
+	}
+	return sa->local && ZkAclPermits(e->nacl, e->acl, ZK_PERM_READ, &sa->auth);
 }
 
 /* keep the events of sessions whose LISTEN has not committed yet */
@@ -570,13 +749,12 @@ ZkWatchResendBuffered(void)
 			continue;
 		for (j = 0; j < slot->nbuffered; j++)
 		{
-			ZkWatchEvent *e = palloc(sizeof(ZkWatchEvent));
+			ZkWatchEvent *e = palloc0(sizeof(ZkWatchEvent));
 
 			e->session_id = slot->session_id;
 			e->type = (ZkEventType) slot->buffered[j].type;
 			e->zxid = slot->buffered[j].zxid;
 			e->token = slot->buffered[j].token;
-			e->internal = 0;
 			e->path = pstrdup(slot->buffered[j].path);
 			resend = lappend(resend, e);
 		}
@@ -584,11 +762,12 @@ ZkWatchResendBuffered(void)
 		slot->resend = false;
 	}
 	LWLockRelease(ZkShmem->slot_lock);
+	/* checked when they were kept */
 	foreach(lc, resend)
 	{
 		ZkWatchEvent *e = lfirst(lc);
 
-		Async_Notify(ZkWatchChannel(e->session_id), event_payload(e));
+		notify_session(e->session_id, event_payload(e));
 	}
 }
 
@@ -602,26 +781,35 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 {
 	double		usage = DatumGetFloat8(DirectFunctionCall1(pg_notification_queue_usage,
 														   (Datum) 0));
+	List	   *deliver = NIL;
+	List	   *auth_cache = NIL;
 	ListCell   *lc;
 	int			i;
+
+	/* what each session may be told (the others' watches fired silently) */
+	foreach(lc, events)
+	{
+		ZkWatchEvent *e = lfirst(lc);
+
+		if (!e->internal && event_permitted(e, &auth_cache))
+			deliver = lappend(deliver, e);
+	}
 
 	if (usage > 0 && usage >= zk_notify_queue_limit)
 	{
 		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
-		foreach(lc, events)
+		foreach(lc, deliver)
 		{
 			ZkWatchEvent *e = lfirst(lc);
 			int			idx = (int) (e->session_id & 0xFFFF);
 
-			if (e->internal)
-				continue;
 			if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == e->session_id)
 				ZkShmem->slots[idx].events_lost = true;
 		}
 		LWLockRelease(ZkShmem->slot_lock);
-		if (events != NIL)
+		if (deliver != NIL)
 			elog(WARNING, "zkpg dropped %d watch events: the NOTIFY queue is %.0f%% full",
-				 list_length(events), usage * 100);
+				 list_length(deliver), usage * 100);
 		return;
 	}
 
@@ -643,22 +831,18 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 		}
 		LWLockRelease(ZkShmem->slot_lock);
 		foreach(lc, lost)
-			Async_Notify(ZkWatchChannel(*(int64 *) lfirst(lc)),
-						 ZkWatchPayload("EventsLost", NULL, zxid));
+			notify_session(*(int64 *) lfirst(lc), ZkWatchPayload("EventsLost", NULL, zxid));
 	}
 
-	buffer_for_pending_listeners(events);
-	foreach(lc, events)
+	buffer_for_pending_listeners(deliver);
+	foreach(lc, deliver)
 	{
 		ZkWatchEvent *e = lfirst(lc);
 
-		if (e->internal)
-			continue;
-		Async_Notify(ZkWatchChannel(e->session_id), event_payload(e));
+		notify_session(e->session_id, event_payload(e));
 	}
 	foreach(lc, expired_sessions)
-		Async_Notify(ZkWatchChannel(*(int64 *) lfirst(lc)),
-					 ZkWatchPayload("SessionExpired", NULL, zxid));
+		notify_session(*(int64 *) lfirst(lc), ZkWatchPayload("SessionExpired", NULL, zxid));
 }
 
 /*
@@ -778,8 +962,11 @@ void
 ZkWatchListen(int64 session_id)
 {
 	int			idx = (int) (session_id & 0xFFFF);
+	char	   *channel = ZkWatchChannel(session_id);
 
-	Async_Listen(ZkWatchChannel(session_id));
+	if (channel == NULL)
+		elog(ERROR, "zkpg: session 0x%016llx has no channel here", (unsigned long long) session_id);
+	Async_Listen(channel);
 	if (listen_committed_session == session_id)
 		return;
 	listen_requested_session = session_id;

@@ -55,6 +55,15 @@ typedef struct ZkWatchEvent
 	ZkZxid		zxid;
 	int64		token;			/* LeadershipAcquired: the leader's token */
 	int			internal;		/* 0, or the internal watch kind that fired */
+
+	/*
+	 * The ACL of the node the event is about (for NodeChildrenChanged, the
+	 * parent's), which the applier sets: the event reaches a session only
+	 * if it may READ that node.
+	 */
+	bool		acl_set;
+	int			nacl;
+	char	  **acl;
 } ZkWatchEvent;
 
 extern Size ZkWatchShmemSize(void);
@@ -75,7 +84,8 @@ extern const char *ZkEventTypeName(ZkEventType type);
 extern void ZkWatchRemoveSession(int64 session_id);
 
 /* called by the applier */
-extern void ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
+extern int	ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
+extern void ZkWatchSetAcl(List *events, int first, int nacl, char **acl);
 extern void ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid);
 extern void ZkWatchResendBuffered(void);
 extern List *ZkWatchSessionsToWake(List *events, MemoryContext cxt);

@@ -118,12 +118,13 @@ ZkCheckUsable(void)
 	}
 }
 
+/* The identities a check made here acts with (sessions.c) */
 ZkAuth *
 ZkMyAuth(void)
 {
 	ZkAuth	   *auth = palloc0(sizeof(ZkAuth));
 
-	ZkSessionAuth(auth);
+	ZkSessionLocalAuth(auth);
 	return auth;
 }
 
@@ -324,7 +325,9 @@ ZkWatchRegister(int64 sid, const char *path, int kind, bool existed, const ZkNod
 		event = ZK_EVENT_NODE_CHILDREN_CHANGED;
 		zxid = now.pzxid;
 	}
-	if (event >= 0 && ZkWatchConsume(sid, path, kind))
+	/* delivered as the applier delivers: only if the node may be read */
+	if (event >= 0 && ZkWatchConsume(sid, path, kind) &&
+		(!exists_now || ZkAclPermits(now.nacl, now.acl, ZK_PERM_READ, ZkMyAuth())))
 		Async_Notify(ZkWatchChannel(sid),
 					 ZkWatchPayload(ZkEventTypeName((ZkEventType) event), path, zxid));
 }

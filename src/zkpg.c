@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
@@ -20,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "bgworker.h"
+#include "sessions.h"
 #include "shmem.h"
 #include "zkpg.h"
 
@@ -41,6 +44,10 @@ int			zk_max_watches = 10000;
 int			zk_container_check_ms = 1000;
 int			zk_log_retain = 100000;
 double		zk_notify_queue_limit = 0.5;
+char	   *zk_unix_socket_address = NULL;
+int			zk_max_sessions_per_role = 64;
+int			zk_max_watches_per_session = 1000;
+int			zk_max_watches_per_role = 5000;
 
 static const struct config_enum_entry replication_options[] = {
 	{"zab", ZK_REPLICATION_ZAB, false},
@@ -64,6 +71,21 @@ void		_PG_init(void);
 static void zk_shmem_request(void);
 static void zk_shmem_startup(void);
 static void zk_register_worker(const char *name, const char *function);
+static bool check_unix_socket_address(char **newval, void **extra, GucSource source);
+
+/* zkpg.unix_socket_address: empty, or an IPv4 or IPv6 address */
+static bool
+check_unix_socket_address(char **newval, void **extra, GucSource source)
+{
+	unsigned char buf[16];
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (inet_pton(AF_INET, *newval, buf) == 1 || inet_pton(AF_INET6, *newval, buf) == 1)
+		return true;
+	GUC_check_errdetail("\"%s\" is not an IPv4 or IPv6 address.", *newval);
+	return false;
+}
 
 static void
 zk_shmem_request(void)
@@ -171,7 +193,28 @@ _PG_init(void)
 							"Older ones are purged; a learner further behind catches up by SNAP.",
 							&zk_log_retain, 100000, 0, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zkpg.unix_socket_address",
+							   "The ip: identity of clients on a Unix socket.",
+							   "Empty (the default): a Unix-socket client has no address, and no ip: ACL entry matches it.",
+							   &zk_unix_socket_address, "",
+							   PGC_SUSET, 0, check_unix_socket_address, NULL, NULL);
+	DefineCustomIntVariable("zkpg.max_sessions_per_role",
+							"Sessions one role may hold on this server at once (superusers: any).",
+							"0 for no limit.",
+							&zk_max_sessions_per_role, 64, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.max_watches_per_session",
+							"Watches one session may hold at once (superusers: any).",
+							"0 for no limit.",
+							&zk_max_watches_per_session, 1000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zkpg.max_watches_per_role",
+							"Watches the sessions of one role may hold on this server at once (superusers: any).",
+							"0 for no limit.",
+							&zk_max_watches_per_role, 5000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("zkpg");
+	ZkSessionInstallHooks();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = zk_shmem_request;

@@ -40,6 +40,8 @@ typedef int64 ZkZxid;
 #define ZK_MAX_RECORD_BYTES (128 * 1024 * 1024) /* an encoded request or txn */
 #define ZK_MAX_SESSION_DIGESTS 32	/* zk_add_auth identities of a session */
 #define ZK_MAX_DIGEST_USER_BYTES 256	/* the user of a digest identity */
+/* "digest:" user ":" base64(sha1), NUL */
+#define ZK_DIGEST_ID_BYTES	(7 + ZK_MAX_DIGEST_USER_BYTES + 1 + 28 + 1)
 
 /* ZooKeeper's OpCode values, where an op has one. */
 #define ZK_OP_ERROR			(-1)
@@ -147,12 +149,20 @@ typedef struct ZkOp
 	int32		err;			/* ZK_OP_ERROR sub-txn of a failed multi */
 } ZkOp;
 
-/* The identities a request acts with (ZooKeeper's request.authInfo). */
+/*
+ * The identities a request acts with (ZooKeeper's request.authInfo).  A
+ * request carries its "pg:ROLE" identities in ids, as the server the
+ * client is on computed them (roles are per server).  A check made on
+ * that server itself asks role_member instead, at each check, so that a
+ * membership granted or revoked counts at once.
+ */
 typedef struct ZkAuth
 {
 	bool		superuser;
 	int			nids;
 	char	  **ids;			/* "scheme:id" */
+	Oid			roleid;			/* with role_member: who "pg:" entries ask for */
+	bool		(*role_member) (Oid roleid, const char *role);
 } ZkAuth;
 
 /* A request or a txn. */
@@ -200,6 +210,10 @@ extern int	zk_max_watches;
 extern int	zk_container_check_ms;
 extern int	zk_log_retain;
 extern double zk_notify_queue_limit;
+extern char *zk_unix_socket_address;
+extern int	zk_max_sessions_per_role;
+extern int	zk_max_watches_per_session;
+extern int	zk_max_watches_per_role;
 
 extern int	ZkErrorToSqlstate(int zkerr);
 extern const char *ZkErrorName(int zkerr);
