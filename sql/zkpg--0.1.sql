@@ -166,12 +166,20 @@ CREATE FUNCTION zkpg.status_info(
 CREATE VIEW zkpg.status AS SELECT * FROM zkpg.status_info();
 GRANT SELECT ON zkpg.status TO PUBLIC;
 
-CREATE FUNCTION zkpg.local_sessions(OUT session_id bigint, OUT pid integer, OUT state text)
+-- visible: may the current role see the session's details (as
+-- pg_stat_activity: its own role's, or as superuser or pg_read_all_stats)
+CREATE FUNCTION zkpg.local_sessions(OUT session_id bigint, OUT pid integer, OUT state text,
+	OUT visible boolean)
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'zkpg_local_sessions' LANGUAGE C VOLATILE;
 CREATE VIEW zkpg.sessions AS
-	SELECT s.session_id, s.owner AS owner_id, s.timeout_ms, l.pid AS backend_pid,
-		   (SELECT count(*) FROM zkpg.znode z WHERE z.ephemeral_owner = s.session_id) AS ephemeral_count
-	  FROM zkpg.session s LEFT JOIN zkpg.local_sessions() l ON l.session_id = s.session_id;
+	SELECT s.session_id, s.owner AS owner_id, s.timeout_ms,
+		   CASE WHEN v.visible THEN l.pid END AS backend_pid,
+		   CASE WHEN v.visible THEN
+			   (SELECT count(*) FROM zkpg.znode z WHERE z.ephemeral_owner = s.session_id) END
+		   AS ephemeral_count
+	  FROM zkpg.session s LEFT JOIN zkpg.local_sessions() l ON l.session_id = s.session_id
+	 CROSS JOIN LATERAL (SELECT coalesce(l.visible, pg_has_role('pg_read_all_stats', 'USAGE'))
+						 AS visible) v;
 GRANT SELECT ON zkpg.sessions TO PUBLIC;
 
 CREATE FUNCTION zkpg.local_watches(OUT session_id bigint, OUT path text, OUT kind text)
@@ -231,42 +239,47 @@ GRANT SELECT ON zkpg.peers TO PUBLIC;
 CREATE FUNCTION zk_op_fence(path text, token bigint)
 	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT ROW('fence', path, NULL, NULL, NULL, NULL, token)::zk_op $$;
-CREATE FUNCTION zk_lock(path text, timeout interval DEFAULT NULL)
+-- acl: of the parents a call creates and of its holder or item nodes;
+-- NULL is the open default of ZooKeeper and Curator.
+CREATE FUNCTION zk_lock(path text, timeout interval DEFAULT NULL, acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_lock_shared(path text, timeout interval DEFAULT NULL)
+CREATE FUNCTION zk_lock_shared(path text, timeout interval DEFAULT NULL, acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_lock_exclusive(path text, timeout interval DEFAULT NULL)
+CREATE FUNCTION zk_lock_exclusive(path text, timeout interval DEFAULT NULL, acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_unlock(path text)
 	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_semaphore_acquire(path text, max_leases integer, timeout interval DEFAULT NULL)
+CREATE FUNCTION zk_semaphore_acquire(path text, max_leases integer, timeout interval DEFAULT NULL,
+									 acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_semaphore_release(path text)
 	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_elect(path text, candidate text, timeout interval DEFAULT NULL)
+CREATE FUNCTION zk_elect(path text, candidate text, timeout interval DEFAULT NULL,
+						 acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_resign(path text)
 	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_leader(path text)
 	RETURNS TABLE (candidate text, session_id bigint, token bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_next_id(path text)
+CREATE FUNCTION zk_next_id(path text, acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_register(path text, member text, data bytea DEFAULT NULL)
+CREATE FUNCTION zk_register(path text, member text, data bytea DEFAULT NULL,
+							acl text[] DEFAULT NULL)
 	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_members(path text, watch boolean DEFAULT false)
 	RETURNS TABLE (member text, data bytea, session_id bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_barrier_enter(path text, member text, parties integer,
-								 timeout interval DEFAULT NULL)
+								 timeout interval DEFAULT NULL, acl text[] DEFAULT NULL)
 	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION zk_barrier_leave(path text, member text, timeout interval DEFAULT NULL)
 	RETURNS boolean AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_queue_put(path text, data bytea)
+CREATE FUNCTION zk_queue_put(path text, data bytea, acl text[] DEFAULT NULL)
 	RETURNS text AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_queue_take(path text, timeout interval DEFAULT NULL)
+CREATE FUNCTION zk_queue_take(path text, timeout interval DEFAULT NULL, acl text[] DEFAULT NULL)
 	RETURNS bytea AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION zk_counter_add(path text, delta bigint DEFAULT 1)
+CREATE FUNCTION zk_counter_add(path text, delta bigint DEFAULT 1, acl text[] DEFAULT NULL)
 	RETURNS bigint AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Like pg_locks: every holder and waiter of a lock, read-write lock,

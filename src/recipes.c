@@ -149,6 +149,14 @@ typedef struct Hold
 static List *holds = NIL;
 static int64 holds_session = 0;
 
+/*
+ * The ACL of the nodes the recipe call in progress creates (its acl
+ * argument): the parents it makes and its holder or item nodes.  Set by
+ * every recipe call as it reads its arguments.
+ */
+static int	call_nacl = 0;
+static char **call_acl = NULL;
+
 static RecipeKind classify(const char *name, int64 *seq);
 static List *recipe_nodes(const char *dir, bool check_acl, ZkNode *dir_node);
 static RecipeNode *find_node(List *nodes, const char *path);
@@ -176,6 +184,8 @@ static Hold *hold_newest(const char *path, bool semaphore);
 static bool hold_release(Hold *h);
 static char *recipe_path_arg(FunctionCallInfo fcinfo, int argno);
 static char *member_arg(FunctionCallInfo fcinfo, int argno);
+static void recipe_acl_arg(FunctionCallInfo fcinfo, int argno, const char *path);
+static void require_child_read(const char *dir, const ZkChildNode *c);
 static Datum lock_common(FunctionCallInfo fcinfo, RecipeKind kind);
 
 /* ---- recipe nodes ---- */
@@ -358,9 +368,17 @@ set_create_op(ZkOp *op, const char *path, const char *data, int len, int mode)
 	op->data_len = len;
 	op->mode = (int8) mode;
 	op->version = -1;
-	op->nacl = 1;
-	op->acl = palloc(sizeof(char *));
-	op->acl[0] = pstrdup(ZkAclDefault());
+	if (call_acl != NULL)
+	{
+		op->nacl = call_nacl;
+		op->acl = call_acl;
+	}
+	else
+	{
+		op->nacl = 1;
+		op->acl = palloc(sizeof(char *));
+		op->acl[0] = pstrdup(ZkAclDefault());
+	}
 }
 
 static void
@@ -728,6 +746,7 @@ recipe_path_arg(FunctionCallInfo fcinfo, int argno)
 	char	   *path;
 
 	ZkCheckUsable();
+	call_acl = NULL;			/* the default, unless recipe_acl_arg says */
 	path = ZkPathArg(PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno), false, "path");
 	if (strcmp(path, "/") == 0 || ZkIsProtectedPath(path) ||
 		strncmp(path, "/zookeeper/", 11) == 0)
@@ -735,6 +754,22 @@ recipe_path_arg(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("znode \"%s\" cannot hold a recipe", path)));
 	return path;
+}
+
+/*
+ * The acl argument of a recipe that creates nodes: checked as zk_create
+ * checks its own (ZK114), NULL for Curator's and ZooKeeper's open default.
+ */
+static void
+recipe_acl_arg(FunctionCallInfo fcinfo, int argno, const char *path)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+	{
+		call_acl = NULL;
+		return;
+	}
+	/* in the call's memory: the next call sets its own */
+	ZkAclFromArray(PG_GETARG_ARRAYTYPE_P(argno), &call_nacl, &call_acl, path);
 }
 
 /* A member name: one path component. */
@@ -793,6 +828,7 @@ lock_common(FunctionCallInfo fcinfo, RecipeKind kind)
 	bool		granted = false;
 
 	holds_for_session(sid);
+	recipe_acl_arg(fcinfo, 2, dir);
 	/* re-entrant: a new hold on the node this session holds already */
 	foreach(lc, holds)
 	{
@@ -897,6 +933,7 @@ zk_semaphore_acquire(PG_FUNCTION_ARGS)
 				 errmsg("max_leases must be at least 1")));
 	max_leases = PG_GETARG_INT32(1);
 	dl = arg_deadline(fcinfo, 2);
+	recipe_acl_arg(fcinfo, 3, dir);
 	sid = ZkSessionEnsure();
 	holds_for_session(sid);
 
@@ -1032,6 +1069,7 @@ zk_elect(PG_FUNCTION_ARGS)
 				 errmsg("candidate of %d bytes exceeds zkpg.max_data_bytes (%d)",
 						(int) strlen(candidate), zk_max_data_bytes)));
 	dl = arg_deadline(fcinfo, 2);
+	recipe_acl_arg(fcinfo, 3, dir);
 	sid = ZkSessionEnsure();
 
 	nodes = recipe_nodes(dir, true, &dir_node);
@@ -1138,6 +1176,9 @@ zk_leader(PG_FUNCTION_ARGS)
 
 		if (r->kind != RK_CANDIDATE)
 			continue;
+		/* the leader's name and token: what zk_get of its node would say */
+		if (!ZkAclPermits(r->node.nacl, r->node.acl, ZK_PERM_READ, ZkMyAuth()))
+			ZkReportError(ZK_ERR_NOAUTH, r->path, -1, "read");
 		values[0] = PointerGetDatum(cstring_to_text_with_len(r->node.data, r->node.data_len));
 		values[1] = Int64GetDatum(r->node.ephemeral_owner);
 		values[2] = Int64GetDatum(r->node.czxid);
@@ -1301,6 +1342,7 @@ zk_counter_add(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("delta must not be null")));
+	recipe_acl_arg(fcinfo, 2, path);
 	PG_RETURN_INT64(counter_add(path, PG_GETARG_INT64(1)));
 }
 
@@ -1310,6 +1352,7 @@ zk_next_id(PG_FUNCTION_ARGS)
 {
 	char	   *path = recipe_path_arg(fcinfo, 0);
 
+	recipe_acl_arg(fcinfo, 1, path);
 	PG_RETURN_INT64(counter_add(path, 1));
 }
 
@@ -1325,6 +1368,7 @@ zk_register(PG_FUNCTION_ARGS)
 
 	memset(&data, 0, sizeof(data));
 	ZkDataFromBytea(PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2), &data);
+	recipe_acl_arg(fcinfo, 3, dir);
 	PG_RETURN_TEXT_P(cstring_to_text(create_node(dir, member, ZK_MODE_EPHEMERAL,
 												 data.data, data.data_len, NULL)));
 }
@@ -1356,6 +1400,9 @@ zk_members(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {0};
 		bytea	   *b = palloc(VARHDRSZ + c->node.data_len);
 
+		/* a member's data and owner are what zk_get of it would return */
+		require_child_read(dir, c);
+
 		SET_VARSIZE(b, VARHDRSZ + c->node.data_len);
 		if (c->node.data_len > 0)
 			memcpy(VARDATA(b), c->node.data, c->node.data_len);
@@ -1365,6 +1412,14 @@ zk_members(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* ZK102 unless this session may READ the child c of dir, as zk_get of it */
+static void
+require_child_read(const char *dir, const ZkChildNode *c)
+{
+	if (!ZkAclPermits(c->node.nacl, c->node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, ZkJoinPath(dir, c->name), -1, "read");
 }
 
 /* ---- double barrier ---- */
@@ -1429,6 +1484,7 @@ zk_barrier_enter(PG_FUNCTION_ARGS)
 				 errmsg("parties must be at least 1")));
 	parties = PG_GETARG_INT32(2);
 	dl = arg_deadline(fcinfo, 3);
+	recipe_acl_arg(fcinfo, 4, dir);
 	sid = ZkSessionEnsure();
 
 	if (!ZkTreeGetNode(ZkTreeMain(), mine, false, &node) || node.ephemeral_owner != sid)
@@ -1571,6 +1627,7 @@ zk_queue_put(PG_FUNCTION_ARGS)
 
 	memset(&data, 0, sizeof(data));
 	ZkDataFromBytea(PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_PP(1), &data);
+	recipe_acl_arg(fcinfo, 2, dir);
 	PG_RETURN_TEXT_P(cstring_to_text(create_node(dir, QUEUE_PREFIX,
 												 ZK_MODE_PERSISTENT_SEQUENTIAL,
 												 data.data, data.data_len, NULL)));
@@ -1593,6 +1650,8 @@ queue_claim_head(const char *dir)
 
 		if (strncmp(c->name, QUEUE_PREFIX, strlen(QUEUE_PREFIX)) != 0)
 			continue;
+		/* a taker reads the item (zk_get) before it deletes it */
+		require_child_read(dir, c);
 		/* one delete succeeds; the others get ZK101 and try the next */
 		if (delete_node(ZkJoinPath(dir, c->name), -1))
 		{
@@ -1625,6 +1684,7 @@ zk_queue_take(PG_FUNCTION_ARGS)
 	bytea	   *taken;
 	char	   *taker = NULL;
 
+	recipe_acl_arg(fcinfo, 2, dir);
 	taken = queue_claim_head(dir);
 	if (taken != NULL)
 		PG_RETURN_BYTEA_P(taken);
@@ -1705,8 +1765,10 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *dl;
+	ZkAuth	   *auth;
 
 	ZkCheckUsable();
+	auth = ZkMyAuth();
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(dl, ZkTreeEphemeralParents(ZkTreeMain()))
 	{
@@ -1716,18 +1778,28 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 		ListCell   *lc;
 		bool		first_candidate = true;
 
+		/* what zk_get_children would hide, this hides */
+		if (nodes == NIL ||
+			!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, auth))
+			continue;
 		foreach(lc, nodes)
 		{
 			RecipeNode *r = lfirst(lc);
 			Datum		values[8];
 			bool		nulls[8] = {0};
 			bool		granted = false;
+			bool		details;
 			int			pid;
 			int			idx = (int) (r->node.ephemeral_owner & 0xFFFF);
 
 			/* queue takers are not lock holders or waiters */
 			if (r->node.ephemeral_owner == 0 || r->kind == RK_TAKER)
 				continue;
+			/* a holder's owner and token are its node's stat: READ */
+			if (!ZkAclPermits(r->node.nacl, r->node.acl, ZK_PERM_READ, auth))
+				continue;
+			/* another role's token, pid and wait: as pg_stat_activity shows */
+			details = ZkSessionDetailsVisible(r->node.ephemeral_owner);
 			if (is_lock_kind(r->kind))
 				granted = lock_blocker(nodes, r) == NULL;
 			else if (r->kind == RK_LEASE)
@@ -1742,9 +1814,9 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 			values[2] = CStringGetTextDatum(r->name);
 			values[3] = Int64GetDatum(r->node.ephemeral_owner);
 			values[4] = Int64GetDatum(r->node.czxid);
-			nulls[4] = !granted;
+			nulls[4] = !granted || !details;
 			values[5] = BoolGetDatum(granted);
-			pid = ZkSessionHolderPid(r->node.ephemeral_owner);
+			pid = details ? ZkSessionHolderPid(r->node.ephemeral_owner) : 0;
 			values[6] = Int32GetDatum(pid);
 			nulls[6] = pid == 0;
 			nulls[7] = true;

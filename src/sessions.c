@@ -669,3 +669,27 @@ ZkSessionInstallHooks(void)
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = session_process_utility;
 }
+
+/*
+ * May the current role see the sensitive columns (pids, paths, tokens) of
+ * a session's rows in zkpg's views?  As pg_stat_activity decides:
+ * superusers, members of pg_read_all_stats, and roles with the privileges
+ * of the session's role, which only the server holding the session knows.
+ */
+bool
+ZkSessionDetailsVisible(int64 session_id)
+{
+	Oid			me = GetUserId();
+	Oid			role = InvalidOid;
+	int			idx = (int) (session_id & 0xFFFF);
+
+	if (has_privs_of_role(me, ROLE_PG_READ_ALL_STATS))
+		return true;
+	if (session_id == 0 || idx >= ZkShmem->nslots)
+		return false;
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	if (ZkShmem->slots[idx].session_id == session_id)
+		role = ZkShmem->slots[idx].identity.role;
+	LWLockRelease(ZkShmem->slot_lock);
+	return OidIsValid(role) && has_privs_of_role(me, role);
+}

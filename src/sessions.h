@@ -28,6 +28,9 @@ extern void ZkSessionAddAuth(const char *scheme, const char *auth);
 extern int64 ZkNewSessionId(int slot);
 extern void ZkSessionDiscard(void);
 
+/* called by the views */
+extern bool ZkSessionDetailsVisible(int64 session_id);
+
 /* called by the applier */
 extern void ZkSessionIdentityAuth(const ZkSessionIdentity *id, ZkAuth *auth);
 extern bool ZkRoleIsMember(Oid roleid, const char *role);

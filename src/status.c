@@ -21,13 +21,17 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "acl.h"
 #include "applier.h"
 #include "quorum_config.h"
 #include "datatree.h"
+#include "path.h"
+#include "sessions.h"
 #include "shmem.h"
 #include "txn_codec.h"
 #include "txnlog.h"
 #include "watches.h"
+#include "zk_functions.h"
 #include "zkpg.h"
 
 PG_FUNCTION_INFO_V1(zkpg_status_info);
@@ -41,6 +45,7 @@ PG_FUNCTION_INFO_V1(zkpg_peer_info);
 #define STATUS_COLS 17
 
 static void require_shmem(void);
+static bool path_readable(const char *path, const ZkAuth *auth);
 
 static void
 require_shmem(void)
@@ -49,6 +54,27 @@ require_shmem(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("zkpg must be loaded via shared_preload_libraries")));
+}
+
+/*
+ * May auth READ path, or, when it does not exist (a watch may wait for a
+ * create), its nearest ancestor that does?  What a view may show of a
+ * path is what zk_exists and zk_get_children would say.
+ */
+static bool
+path_readable(const char *path, const ZkAuth *auth)
+{
+	char	   *p = pstrdup(path);
+	ZkNode		node;
+
+	for (;;)
+	{
+		if (ZkTreeGetNode(ZkTreeMain(), p, false, &node))
+			return ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, auth);
+		if (strcmp(p, "/") == 0)
+			return false;
+		p = ZkParentPath(p);
+	}
 }
 
 Datum
@@ -199,25 +225,42 @@ Datum
 zkpg_local_sessions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n = 0;
+	int64	   *sids;
+	int		   *pids;
+	bool	   *open;
 	int			i;
 
 	require_shmem();
 	InitMaterializedSRF(fcinfo, 0);
+	sids = palloc(sizeof(int64) * ZkShmem->nslots);
+	pids = palloc(sizeof(int) * ZkShmem->nslots);
+	open = palloc(sizeof(bool) * ZkShmem->nslots);
 	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
 	for (i = 0; i < ZkShmem->nslots; i++)
 	{
 		ZkBackendSlot *slot = &ZkShmem->slots[i];
-		Datum		values[3];
-		bool		nulls[3] = {0};
 
 		if (slot->session_state == ZK_SESSION_NONE || slot->session_id == 0)
 			continue;
-		values[0] = Int64GetDatum(slot->session_id);
-		values[1] = Int32GetDatum(slot->pid);
-		values[2] = CStringGetTextDatum(slot->session_state == ZK_SESSION_OPEN ? "open" : "expired");
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		sids[n] = slot->session_id;
+		pids[n] = slot->pid;
+		open[n] = slot->session_state == ZK_SESSION_OPEN;
+		n++;
 	}
 	LWLockRelease(ZkShmem->slot_lock);
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		values[0] = Int64GetDatum(sids[i]);
+		values[1] = Int32GetDatum(pids[i]);
+		values[2] = CStringGetTextDatum(open[i] ? "open" : "expired");
+		values[3] = BoolGetDatum(ZkSessionDetailsVisible(sids[i]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }
 
@@ -226,8 +269,11 @@ zkpg_local_watches(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
+	ZkAuth	   *auth;
 
 	require_shmem();
+	ZkCheckUsable();
+	auth = ZkMyAuth();
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, ZkWatchList())
 	{
@@ -236,7 +282,11 @@ zkpg_local_watches(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {0};
 
 		values[0] = Int64GetDatum(w->session_id);
-		values[1] = CStringGetTextDatum(w->path);
+		/* a path only to who may see the session's details and read there */
+		if (ZkSessionDetailsVisible(w->session_id) && path_readable(w->path, auth))
+			values[1] = CStringGetTextDatum(w->path);
+		else
+			nulls[1] = true;
 		values[2] = CStringGetTextDatum(ZkWatchKindName(w->kind));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -219,11 +219,11 @@ parse_mode(const char *mode)
 }
 
 /*
- * Check an ACL argument and put its entries into op; NULL means the
- * default "world:anyone:cdrwa".
+ * Check an ACL argument and return its entries; NULL means the default
+ * "world:anyone:cdrwa".
  */
-static void
-acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
+void
+ZkAclFromArray(ArrayType *arr, int *nacl, char ***acl, const char *path)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -235,21 +235,27 @@ acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
 
 	if (arr == NULL)
 	{
-		op->nacl = 1;
-		op->acl = palloc(sizeof(char *));
-		op->acl[0] = pstrdup(ZkAclDefault());
+		*nacl = 1;
+		*acl = palloc(sizeof(char *));
+		(*acl)[0] = pstrdup(ZkAclDefault());
 		return;
 	}
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	op->nacl = n;
-	op->acl = palloc(sizeof(char *) * Max(n, 1));
+	*nacl = n;
+	*acl = palloc(sizeof(char *) * Max(n, 1));
 	for (i = 0; i < n; i++)
-		op->acl[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
-	reason = ZkAclNormalize(n, op->acl, ZkMyAuth(), &nnorm, &norm);
+		(*acl)[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	reason = ZkAclNormalize(n, *acl, ZkMyAuth(), &nnorm, &norm);
 	if (reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_INVALIDACL),
 				 errmsg("%sinvalid ACL for znode \"%s\": %s", op_prefix, path, reason)));
+}
+
+static void
+acl_from_array(ArrayType *arr, ZkOp *op, const char *path)
+{
+	ZkAclFromArray(arr, &op->nacl, &op->acl, path);
 }
 
 static bool

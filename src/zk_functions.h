@@ -12,6 +12,8 @@
 #ifndef ZKPG_ZK_FUNCTIONS_H
 #define ZKPG_ZK_FUNCTIONS_H
 
+#include "utils/array.h"
+
 #include "datatree.h"
 #include "zkpg.h"
 
@@ -19,6 +21,7 @@ extern void ZkCheckUsable(void);
 extern ZkAuth *ZkMyAuth(void);
 extern char *ZkPathArg(text *t, bool sequential, const char *what);
 extern void ZkDataFromBytea(bytea *b, ZkOp *op);
+extern void ZkAclFromArray(ArrayType *arr, int *nacl, char ***acl, const char *path);
 extern void ZkSync(void);
 extern void ZkWaitForInflightBatch(void);
 extern void ZkReadNode(const char *path, int perm, bool with_data, ZkNode *node);

@@ -140,7 +140,7 @@ sub poll_true
 	my ($rows) = bg_query($l,
 		q{SELECT zk_watch_channel() || ' ' || zk_session_id()});
 	my ($chan, $sid) = split / /, $rows->[0];
-	like($chan, qr/^zk_session_[0-9a-f]{16}$/, 'channel name');
+	like($chan, qr/^zk_session_[0-9a-f]{16}_[0-9a-f]{32}$/, 'channel name: the session id and a secret');
 
 	bg_query($l, q{SELECT version FROM zk_get('/tap/w', true)});
 	is( $node->safe_psql($db,
