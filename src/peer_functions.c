@@ -8,10 +8,13 @@
  * It runs in the backend serving a peer's connection, one transaction per
  * message, as the extension's owner (SECURITY DEFINER).  It checks that
  * the caller may speak for a peer (superuser, or member of role
- * zkpg_peer, which the install script creates), decodes the message as
- * hostile input (txn_codec.c), acts on it and answers with this server's
- * own notification and log position, so that every exchange teaches both
- * sides.  The sender sees the answer only after this transaction has
+ * zkpg_peer, which the install script creates) and for the server the
+ * message claims to come from (zkpg.peer_roles binds each server id to
+ * the role its connections log in as), decodes the message as hostile
+ * input (txn_codec.c), acts on it and answers with this server's own
+ * notification and log position, so that every exchange teaches both
+ * sides.  A peer speaks only for the sessions its backends hold: its
+ * forwarded requests and its pings' session touches are for those.  The sender sees the answer only after this transaction has
  * committed (synchronously): an accepted APPEND is durable when acked.
  *
  * At a learner (FOLLOWING or OBSERVING, and only for the leader it
@@ -77,6 +80,7 @@ static PendingPublish pending;
 static bool callback_registered = false;
 
 static void check_peer_privilege(void);
+static void check_peer_identity(int from_id);
 static void peer_xact_callback(XactEvent event, void *arg);
 static bool following(int from);
 static void on_leaderinfo(const ZkPeerMessage *m, ZkPeerAnswer *a);
@@ -105,6 +109,43 @@ check_peer_privilege(void)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("only superusers and members of zkpg_peer may call zkpg peer functions")));
+}
+
+/*
+ * The server id a peer's message claims must be the one its connection
+ * stands for: with zkpg.peer_roles, the server whose role the connection
+ * logged in as (with TLS client certificates, pg_hba's cert method makes
+ * that the certificate's); and a backend serving one peer's connection
+ * never speaks for another.
+ */
+static void
+check_peer_identity(int from_id)
+{
+	static int	bound_from = 0;
+	char	   *role;
+	const char *reason;
+	const char *login;
+
+	if (bound_from != 0 && bound_from != from_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("this zkpg peer connection speaks for server %d, not for server %d",
+						bound_from, from_id)));
+	if (zk_peer_roles != NULL && zk_peer_roles[0] != '\0')
+	{
+		reason = ZkPeerRoleFor(zk_peer_roles, from_id, &role);
+		login = GetUserNameFromId(GetSessionUserId(), false);
+		if (reason != NULL || role == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("zkpg.peer_roles names no role for server %d", from_id)));
+		if (strcmp(login, role) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("zkpg server %d must connect as role \"%s\"", from_id, role),
+					 errdetail("This connection logged in as \"%s\".", login)));
+	}
+	bound_from = from_id;
 }
 
 static void
@@ -531,6 +572,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg peer message from server %d, which is not a peer of server %d",
 						m.note.from, zk_myid)));
+	check_peer_identity(m.note.from);
 	/*
 	 * A peer of another replication mode: both peer workers stop with a
 	 * clear message, this one from the flag, the sender from our answer,

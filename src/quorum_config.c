@@ -131,3 +131,48 @@ ZkIsQuorum(const ZkQuorumConfig *config, int nvoters_agreeing)
 {
 	return nvoters_agreeing * 2 > config->nvoters;
 }
+
+/*
+ * zkpg.peer_roles: the role server id logs in as, into *role (NULL when
+ * the list names none for it).  Returns the reason the list is malformed,
+ * or NULL.
+ */
+const char *
+ZkPeerRoleFor(const char *peer_roles, int id, char **role)
+{
+	char	   *copy;
+	char	   *save = NULL;
+	char	   *entry;
+
+	*role = NULL;
+	if (peer_roles == NULL)
+		return NULL;
+	copy = pstrdup(peer_roles);
+	for (entry = strtok_r(copy, ",", &save); entry != NULL; entry = strtok_r(NULL, ",", &save))
+	{
+		char	   *eq;
+		char	   *end;
+		char	   *name;
+		long		v;
+
+		while (*entry == ' ')
+			entry++;
+		while (entry[0] != '\0' && entry[strlen(entry) - 1] == ' ')
+			entry[strlen(entry) - 1] = '\0';
+		if (entry[0] == '\0')
+			continue;
+		eq = strchr(entry, '=');
+		if (eq == NULL)
+			return psprintf("entry \"%s\" is not id=role", entry);
+		*eq = '\0';
+		v = strtol(entry, &end, 10);
+		if (end == entry || *end != '\0' || v < 1 || v > 255)
+			return psprintf("server id \"%s\" is not an integer in [1, 255]", entry);
+		name = eq + 1;
+		if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+			return psprintf("server %ld: invalid role name \"%s\"", v, name);
+		if (v == id)
+			*role = pstrdup(name);
+	}
+	return NULL;
+}

@@ -32,5 +32,6 @@ typedef struct ZkQuorumConfig
 
 extern const char *ZkParseQuorumConfig(const char *servers, int myid, ZkQuorumConfig *out);
 extern bool ZkIsQuorum(const ZkQuorumConfig *config, int nvoters_agreeing);
+extern const char *ZkPeerRoleFor(const char *peer_roles, int id, char **role);
 
 #endif							/* ZKPG_QUORUM_CONFIG_H */

@@ -806,6 +806,10 @@ ZkPeerStop(void)
 static void
 ensemble_main(void)
 {
+	if (zk_peer_roles == NULL || zk_peer_roles[0] == '\0')
+		ereport(LOG,
+				(errmsg("zkpg.peer_roles is not set: any superuser or member of zkpg_peer may speak for any server of the ensemble"),
+				 errhint("Give each server a role of its own, in zkpg.peer_roles and in its zkpg.peer_conninfo.")));
 	ZkWorkerWaitForExtension();
 	ZkTransportInit(&ZkQuorum);
 	memset(&my_note, 0, sizeof(my_note));

@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "bgworker.h"
+#include "quorum_config.h"
 #include "sessions.h"
 #include "shmem.h"
 #include "zkpg.h"
@@ -45,6 +46,7 @@ int			zk_container_check_ms = 1000;
 int			zk_log_retain = 100000;
 double		zk_notify_queue_limit = 0.5;
 char	   *zk_unix_socket_address = NULL;
+char	   *zk_peer_roles = NULL;
 int			zk_max_sessions_per_role = 64;
 int			zk_max_watches_per_session = 1000;
 int			zk_max_watches_per_role = 5000;
@@ -72,6 +74,7 @@ static void zk_shmem_request(void);
 static void zk_shmem_startup(void);
 static void zk_register_worker(const char *name, const char *function);
 static bool check_unix_socket_address(char **newval, void **extra, GucSource source);
+static bool check_peer_roles(char **newval, void **extra, GucSource source);
 
 /* zkpg.unix_socket_address: empty, or an IPv4 or IPv6 address */
 static bool
@@ -84,6 +87,19 @@ check_unix_socket_address(char **newval, void **extra, GucSource source)
 	if (inet_pton(AF_INET, *newval, buf) == 1 || inet_pton(AF_INET6, *newval, buf) == 1)
 		return true;
 	GUC_check_errdetail("\"%s\" is not an IPv4 or IPv6 address.", *newval);
+	return false;
+}
+
+/* zkpg.peer_roles: id=role, comma separated */
+static bool
+check_peer_roles(char **newval, void **extra, GucSource source)
+{
+	char	   *role;
+	const char *reason = ZkPeerRoleFor(*newval, 0, &role);
+
+	if (reason == NULL)
+		return true;
+	GUC_check_errdetail("%s", reason);
 	return false;
 }
 
@@ -193,6 +209,11 @@ _PG_init(void)
 							"Older ones are purged; a learner further behind catches up by SNAP.",
 							&zk_log_retain, 100000, 0, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zkpg.peer_roles",
+							   "The role each server's peer connections log in as: id=role, comma separated.",
+							   "Set, a peer connection speaks only for the server whose role it logged in as. Empty: any superuser or member of zkpg_peer may speak for any server.",
+							   &zk_peer_roles, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_peer_roles, NULL, NULL);
 	DefineCustomStringVariable("zkpg.unix_socket_address",
 							   "The ip: identity of clients on a Unix socket.",
 							   "Empty (the default): a Unix-socket client has no address, and no ip: ACL entry matches it.",

@@ -211,6 +211,7 @@ extern int	zk_container_check_ms;
 extern int	zk_log_retain;
 extern double zk_notify_queue_limit;
 extern char *zk_unix_socket_address;
+extern char *zk_peer_roles;
 extern int	zk_max_sessions_per_role;
 extern int	zk_max_watches_per_session;
 extern int	zk_max_watches_per_role;
