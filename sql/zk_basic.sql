@@ -70,6 +70,74 @@ BEGIN
 END
 $$;
 
+-- The events a dblink connection received before the sentinel's.
+CREATE FUNCTION zk_test_events(conn text)
+RETURNS TABLE(ord integer, channel text, type text, path text, zxid bigint, payload text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n record;
+    i integer := 0;
+    deadline timestamptz := clock_timestamp() + interval '60 s';
+BEGIN
+    PERFORM zk_set('/watch/sentinel_' || conn, NULL);
+    LOOP
+        FOR n IN SELECT * FROM dblink_get_notify(conn) LOOP
+            IF n.extra::json->>'path' = '/watch/sentinel_' || conn THEN
+                RETURN;
+            END IF;
+            i := i + 1;
+            ord := i;
+            channel := n.notify_name;
+            type := n.extra::json->>'type';
+            path := n.extra::json->>'path';
+            zxid := (n.extra::json->>'zxid')::bigint;
+            payload := n.extra;
+            RETURN NEXT;
+        END LOOP;
+        IF clock_timestamp() > deadline THEN
+            ord := i + 1;
+            type := 'timed out waiting for the sentinel event';
+            RETURN NEXT;
+            RETURN;
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+END
+$$;
+-- The events a dblink connection received up to one of type last_type.
+CREATE FUNCTION zk_test_events_until(conn text, last_type text)
+RETURNS TABLE(ord integer, channel text, type text, path text, zxid bigint, payload text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n record;
+    i integer := 0;
+    deadline timestamptz := clock_timestamp() + interval '60 s';
+BEGIN
+    LOOP
+        FOR n IN SELECT * FROM dblink_get_notify(conn) LOOP
+            i := i + 1;
+            ord := i;
+            channel := n.notify_name;
+            type := n.extra::json->>'type';
+            path := n.extra::json->>'path';
+            zxid := (n.extra::json->>'zxid')::bigint;
+            payload := n.extra;
+            RETURN NEXT;
+            IF type = last_type THEN
+                RETURN;
+            END IF;
+        END LOOP;
+        IF clock_timestamp() > deadline THEN
+            ord := i + 1;
+            type := 'timed out waiting for ' || last_type;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+END
+$$;
+
 --
 -- The contract's shapes: zk_stat's fields, the foundation's signatures and
 -- defaults, the columns of zk_get and zk_multi.

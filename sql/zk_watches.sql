@@ -12,8 +12,8 @@
 -- "Asynchronous notification" lines (which name pids).  To know that no
 -- further event is coming, every watcher keeps a persistent watch on its
 -- own sentinel node, /watch/sentinel_<connection name>: zk_test_events()
--- sets the sentinel and returns what the watcher got before the sentinel's
--- event (the events of one session arrive in zxid order).  Root path /watch; zxids are compared, never printed.
+-- (zk_basic) sets the sentinel and returns what the watcher got before the
+-- sentinel's event (the events of one session arrive in zxid order).  Root path /watch; zxids are compared, never printed.
 --
 \set SHOW_CONTEXT never
 \set VERBOSITY default
@@ -21,73 +21,6 @@
 CREATE EXTENSION dblink;
 
 
--- The events a dblink connection received before the sentinel's.
-CREATE FUNCTION zk_test_events(conn text)
-RETURNS TABLE(ord integer, channel text, type text, path text, zxid bigint, payload text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    n record;
-    i integer := 0;
-    deadline timestamptz := clock_timestamp() + interval '60 s';
-BEGIN
-    PERFORM zk_set('/watch/sentinel_' || conn, NULL);
-    LOOP
-        FOR n IN SELECT * FROM dblink_get_notify(conn) LOOP
-            IF n.extra::json->>'path' = '/watch/sentinel_' || conn THEN
-                RETURN;
-            END IF;
-            i := i + 1;
-            ord := i;
-            channel := n.notify_name;
-            type := n.extra::json->>'type';
-            path := n.extra::json->>'path';
-            zxid := (n.extra::json->>'zxid')::bigint;
-            payload := n.extra;
-            RETURN NEXT;
-        END LOOP;
-        IF clock_timestamp() > deadline THEN
-            ord := i + 1;
-            type := 'timed out waiting for the sentinel event';
-            RETURN NEXT;
-            RETURN;
-        END IF;
-        PERFORM pg_sleep(0.005);
-    END LOOP;
-END
-$$;
--- The events a dblink connection received up to one of type last_type.
-CREATE FUNCTION zk_test_events_until(conn text, last_type text)
-RETURNS TABLE(ord integer, channel text, type text, path text, zxid bigint, payload text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    n record;
-    i integer := 0;
-    deadline timestamptz := clock_timestamp() + interval '60 s';
-BEGIN
-    LOOP
-        FOR n IN SELECT * FROM dblink_get_notify(conn) LOOP
-            i := i + 1;
-            ord := i;
-            channel := n.notify_name;
-            type := n.extra::json->>'type';
-            path := n.extra::json->>'path';
-            zxid := (n.extra::json->>'zxid')::bigint;
-            payload := n.extra;
-            RETURN NEXT;
-            IF type = last_type THEN
-                RETURN;
-            END IF;
-        END LOOP;
-        IF clock_timestamp() > deadline THEN
-            ord := i + 1;
-            type := 'timed out waiting for ' || last_type;
-            RETURN NEXT;
-            RETURN;
-        END IF;
-        PERFORM pg_sleep(0.005);
-    END LOOP;
-END
-$$;
 
 --
 -- Shapes.
@@ -456,6 +389,4 @@ SELECT dblink_disconnect('w');
 
 SELECT (SELECT watch_count FROM zkpg.status) = (SELECT count(*) FROM zkpg.watches)
        AS status_counts_watches;
-DROP FUNCTION zk_test_events(text);
-DROP FUNCTION zk_test_events_until(text, text);
 DROP EXTENSION dblink;

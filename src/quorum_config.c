@@ -18,6 +18,18 @@
 #include "quorum_config.h"
 
 static const char *parse_entry(char *entry, ZkPeerConfig *peer);
+static char *trim_spaces(char *s);
+
+/* s without its leading and trailing spaces (trimmed in place) */
+static char *
+trim_spaces(char *s)
+{
+	while (*s == ' ')
+		s++;
+	while (s[0] != '\0' && s[strlen(s) - 1] == ' ')
+		s[strlen(s) - 1] = '\0';
+	return s;
+}
 
 static const char *
 parse_entry(char *entry, ZkPeerConfig *peer)
@@ -91,10 +103,7 @@ ZkParseQuorumConfig(const char *servers, int myid, ZkQuorumConfig *out)
 	{
 		const char *reason;
 
-		while (*entry == ' ')
-			entry++;
-		while (entry[0] != '\0' && entry[strlen(entry) - 1] == ' ')
-			entry[strlen(entry) - 1] = '\0';
+		entry = trim_spaces(entry);
 		if (entry[0] == '\0')
 			continue;
 		if (out->npeers == ZK_MAX_PEERS)
@@ -155,10 +164,7 @@ ZkPeerRoleFor(const char *peer_roles, int id, char **role)
 		char	   *name;
 		long		v;
 
-		while (*entry == ' ')
-			entry++;
-		while (entry[0] != '\0' && entry[strlen(entry) - 1] == ' ')
-			entry[strlen(entry) - 1] = '\0';
+		entry = trim_spaces(entry);
 		if (entry[0] == '\0')
 			continue;
 		eq = strchr(entry, '=');
