@@ -23,10 +23,13 @@ OBJS = \
 	src/watches.o \
 	src/codec_fuzz.o \
 	src/pipeline_check.o \
+	src/test_hooks.o \
+	src/election_script.o \
 	src/quorum_config.o \
 	src/election.o \
 	src/leader.o \
 	src/learner.o \
+	src/snap.o \
 	src/peer_transport.o \
 	src/peer_functions.o \
 	src/recipes.o \
@@ -42,7 +45,7 @@ PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc
 PG_CFLAGS = -Wall -Werror -MMD -MP
 SHLIB_LINK_INTERNAL = $(libpq)
 
-REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec zk_containers zk_recipes zk_trust_search_path zk_trust_limits zk_trust_watches zk_trust_recipes
+REGRESS = zk_basic zk_paths zk_stat zk_multi zk_errors zk_reads zk_security zk_sessions zk_watches zk_acl zk_codec zk_containers zk_recipes zk_trust_search_path zk_trust_limits zk_trust_watches zk_trust_recipes zk_election
 REGRESS_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_regress
 
 ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_race recipe_lock recipe_rwlock recipe_semaphore recipe_queue recipe_election

@@ -210,6 +210,20 @@ CREATE FUNCTION zkpg.check_pipeline(iterations integer DEFAULT 2000, seed bigint
 	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_check_pipeline' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.check_pipeline(integer, bigint) FROM PUBLIC;
 
+-- Pause points, for tests that force an interleaving (superusers only):
+-- 'arm' name, 'reached' (a process waits there), 'release'.
+CREATE FUNCTION zkpg.test_pause_point(name text, action text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'zkpg_test_pause_point' LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION zkpg.test_pause_point(text, text) FROM PUBLIC;
+CREATE FUNCTION zkpg.test_jump_zxid_counter(counter bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'zkpg_test_jump_zxid_counter' LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION zkpg.test_jump_zxid_counter(bigint) FROM PUBLIC;
+
+-- FastLeaderElection's state machine driven by a script (superusers only)
+CREATE FUNCTION zkpg.election_script(script text) RETURNS SETOF text
+	AS 'MODULE_PATHNAME', 'zkpg_election_script' LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION zkpg.election_script(text) FROM PUBLIC;
+
 -- Peers call each other here (superusers and members of zkpg_peer only).
 -- It runs as the extension's owner, so a peer role needs no write
 -- privilege on zkpg's tables; the function itself checks the caller.

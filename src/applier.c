@@ -48,24 +48,7 @@
 
 static void applier_startup(void);
 static bool applier_round(MemoryContext round_cxt);
-static void trigger_event(const char *path, ZkEventType type, ZkZxid zxid, int nacl,
-						  char **acl, List **events);
 static void trigger_child_event(ZkTree *tree, const char *path, ZkZxid zxid, List **events);
-
-/*
- * The watches an event on path triggers, with the ACL of the node it is
- * about: an event reaches only a session that may READ that node
- * (watches.c).
- */
-static void
-trigger_event(const char *path, ZkEventType type, ZkZxid zxid, int nacl, char **acl,
-			  List **events)
-{
-	int			first = list_length(*events);
-
-	if (ZkWatchTrigger(path, type, zxid, events) > 0)
-		ZkWatchSetAcl(*events, first, nacl, acl);
-}
 
 /* NodeChildrenChanged on path's parent, about the parent */
 static void
@@ -115,7 +98,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 					delta--;
 					if (events)
 					{
-						trigger_event(lfirst(lc), ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
+						ZkWatchTriggerWithAcl(lfirst(lc), ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
 						trigger_child_event(tree, lfirst(lc), txn->zxid, events);
 					}
 				}
@@ -141,7 +124,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 				delta++;
 				if (events)
 				{
-					trigger_event(op->path, ZK_EVENT_NODE_CREATED, txn->zxid,
+					ZkWatchTriggerWithAcl(op->path, ZK_EVENT_NODE_CREATED, txn->zxid,
 								  op->nacl, op->acl, events);
 					trigger_child_event(tree, op->path, txn->zxid, events);
 				}
@@ -155,7 +138,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 					delta--;
 					if (events)
 					{
-						trigger_event(op->path, ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
+						ZkWatchTriggerWithAcl(op->path, ZK_EVENT_NODE_DELETED, txn->zxid, nacl, acl, events);
 						trigger_child_event(tree, op->path, txn->zxid, events);
 					}
 				}
@@ -167,7 +150,7 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 					ZkTreeSetData(tree, op, txn->zxid, txn->time, &r->stat, &after);
 					r->has_stat = true;
 					if (events)
-						trigger_event(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid,
+						ZkWatchTriggerWithAcl(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid,
 									  after.nacl, after.acl, events);
 				}
 				break;

@@ -30,8 +30,8 @@
 static int	peer_index(const ZkQuorumConfig *config, int id);
 static bool is_voter(const ZkQuorumConfig *config, int id);
 static int	count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes,
-						   const ZkVote *vote);
-static bool leader_confirms(const ZkElection *e, int32 leader);
+						   const ZkVote *vote, bool full);
+static bool leader_confirms(const ZkElection *e, int32 leader, int64 epoch);
 static void decide(ZkElection *e, int32 leader);
 
 static int
@@ -68,22 +68,30 @@ ZkVoteIsBetter(const ZkQuorumConfig *config, const ZkVote *candidate, const ZkVo
 	return candidate->leader > current->leader;
 }
 
-/* voters whose vote equals vote (leader and history) */
+/*
+ * Voters whose vote equals vote, as ZooKeeper's Vote.equals decides: in
+ * the election (full), the leader and its history (zxid and epoch); out
+ * of it, the leader and its epoch, so that a note of a leader of a past
+ * epoch does not count for the one that leads now.
+ */
 static int
-count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes, const ZkVote *vote)
+count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes, const ZkVote *vote,
+			   bool full)
 {
 	int			n = 0;
 	int			i;
 
 	for (i = 0; i < e->config->npeers; i++)
-		if (has[i] && !e->config->peers[i].observer && votes[i].leader == vote->leader)
+		if (has[i] && !e->config->peers[i].observer && votes[i].leader == vote->leader &&
+			votes[i].peer_epoch == vote->peer_epoch &&
+			(!full || votes[i].zxid == vote->zxid))
 			n++;
 	return n;
 }
 
-/* a leader other than us must itself say it leads */
+/* a leader other than us must itself say it leads, in that epoch */
 static bool
-leader_confirms(const ZkElection *e, int32 leader)
+leader_confirms(const ZkElection *e, int32 leader, int64 epoch)
 {
 	int			i = peer_index(e->config, leader);
 
@@ -91,7 +99,8 @@ leader_confirms(const ZkElection *e, int32 leader)
 		return false;
 	if (i == e->my_index)
 		return true;
-	return e->has_out[i] && e->out_state[i] == ZK_STATE_LEADING && e->out[i].leader == leader;
+	return e->has_out[i] && e->out_state[i] == ZK_STATE_LEADING && e->out[i].leader == leader &&
+		e->out[i].peer_epoch == epoch;
 }
 
 static void
@@ -147,6 +156,8 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 
 	if (n->state == ZK_STATE_LOOKING)
 	{
+		/* it no longer follows or leads: its old note must not count */
+		e->has_out[from] = false;
 		if (observer || e->config->peers[from].observer || n->vote.leader < 0)
 			return false;
 		if (n->election_epoch > e->logicalclock)
@@ -170,7 +181,7 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		if (changed)
 			e->finalize_left_ms = -1;
 
-		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &e->proposal)))
+		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &e->proposal, true)))
 		{
 			if (e->finalize_left_ms < 0)
 				e->finalize_left_ms = ZK_FINALIZE_WAIT_MS;
@@ -192,8 +203,8 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 	{
 		e->has_recv[from] = true;
 		e->recv[from] = n->vote;
-		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &n->vote)) &&
-			leader_confirms(e, n->vote.leader))
+		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &n->vote, false)) &&
+			leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
 		{
 			decide(e, n->vote.leader);
 			return false;
@@ -208,9 +219,9 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		 * from a leader of a past epoch (delayed in the network) would be
 		 * enough to follow it.
 		 */
-		int			agreeing = count_agreeing(e, e->has_out, e->out, &with_us);
+		int			agreeing = count_agreeing(e, e->has_out, e->out, &with_us, false);
 
-		if (ZkIsQuorum(e->config, agreeing) && leader_confirms(e, n->vote.leader))
+		if (ZkIsQuorum(e->config, agreeing) && leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
 		{
 			e->logicalclock = n->election_epoch;
 			decide(e, n->vote.leader);
@@ -261,7 +272,7 @@ ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable)
 	}
 	/* and those voters are a quorum by themselves */
 	if (ZkIsQuorum(e->config, voters) &&
-		count_agreeing(e, has, e->recv, &e->proposal) == voters)
+		count_agreeing(e, has, e->recv, &e->proposal, true) == voters)
 		decide(e, e->proposal.leader);
 }
 

@@ -62,6 +62,7 @@
 #include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "test_hooks.h"
 #include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
@@ -73,6 +74,7 @@
 #define MAX_PENDING_MESSAGES	8
 #define KEEP_PROPOSALS			200000
 #define KEEP_PROPOSAL_BYTES		(256 * 1024 * 1024)
+#define ZK_EPOCH_PROBE			7	/* tag value of discovery's notifications */
 
 /* 2PC and 3PC: every participant, not a quorum */
 #define TWO_PHASE (zk_replication != ZK_REPLICATION_ZAB)
@@ -128,13 +130,15 @@ static Size proposal_bytes;
 
 static void set_phase(int i, LearnerPhase phase);
 static void send_and_enter(int i, ZkPeerMsgType type, ZkZxid prev_zxid, LearnerPhase next);
-static void start_epoch(void);
+static bool quorum_accepted_epoch(int64 *highest);
+static void start_epoch(int64 quorum_accepted);
 static void on_answer(ZkReceived *r, bool *step_down);
 static void choose_sync(int i, const ZkPeerAnswer *a);
 static void advance_learner(int i, TimestampTz now);
 static bool send_append(int i);
 static void propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
-static void lead_batch(List *requests, MemoryContext loop_cxt);
+static bool lead_batch(List *requests, MemoryContext loop_cxt);
+static bool epoch_has_room(int n);
 static void update_commit(void);
 static int	active_voters(TimestampTz now);
 static void take_touches(void);
@@ -162,11 +166,76 @@ set_phase(int i, LearnerPhase phase)
 }
 
 /*
- * Our new epoch: above every epoch we accepted or a learner told us it
- * accepted, durable before any learner hears of it.
+ * Discovery's first step (ZooKeeper's Leader.getEpochToPropose): hear the
+ * accepted epoch of a quorum of voters that follow us, us included,
+ * before we take any epoch.  A leader that never hears from a quorum
+ * accepts nothing, so it cannot poison the epoch the real leader will
+ * propose.  Each voter is asked with a notification; its answer carries
+ * its acceptedEpoch, and its state says whether it follows us yet.  True,
+ * with the highest accepted epoch heard, once a quorum answered; false
+ * after zkpg.init_limit ticks.
+ */
+static bool
+quorum_accepted_epoch(int64 *highest)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   (long) zk_init_limit * zk_tick_ms);
+	bool		asked[ZK_MAX_PEERS] = {0};
+	bool		heard[ZK_MAX_PEERS] = {0};
+	int			quorum = ZkQuorum.peers[ZkQuorum.my_index].observer ? 0 : 1;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(caller, "zkpg epoch discovery",
+											  ALLOCSET_SMALL_SIZES);
+	bool		found = false;
+	int			i;
+
+	*highest = 0;
+	while (!found && GetCurrentTimestamp() < deadline)
+	{
+		List	   *received;
+		ListCell   *lc;
+
+		MemoryContextSwitchTo(cxt);
+		for (i = 0; i < ZkQuorum.npeers; i++)
+		{
+			ZkPeerMessage m;
+
+			if (i == ZkQuorum.my_index || ZkQuorum.peers[i].observer || asked[i] || heard[i])
+				continue;
+			memset(&m, 0, sizeof(m));
+			asked[i] = ZkPeerSend(i, ZK_MSG_NOTIFICATION, ZK_EPOCH_PROBE, &m);
+		}
+		received = ZkPeerWait(Min(zk_tick_ms, 20));
+		foreach(lc, received)
+		{
+			ZkReceived *r = lfirst(lc);
+
+			if (r->inbox || r->type != ZK_MSG_NOTIFICATION || r->value != ZK_EPOCH_PROBE ||
+				heard[r->peer])
+				continue;
+			/* not following us yet (still looking): ask again */
+			asked[r->peer] = false;
+			if (!r->answered || r->answer.note.state != ZK_STATE_FOLLOWING ||
+				r->answer.note.vote.leader != zk_myid)
+				continue;
+			heard[r->peer] = true;
+			quorum++;
+			*highest = Max(*highest, r->answer.accepted_epoch);
+		}
+		found = ZkIsQuorum(&ZkQuorum, quorum);
+		MemoryContextSwitchTo(caller);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	return found;
+}
+
+/*
+ * Our new epoch: above every epoch we or a quorum of voters accepted, or
+ * a learner told us it accepted, durable before any learner hears of it.
  */
 static void
-start_epoch(void)
+start_epoch(int64 quorum_accepted)
 {
 	int64		accepted;
 	int64		current;
@@ -177,7 +246,8 @@ start_epoch(void)
 	accepted = ZkLogLockEpochs();
 	current = ZkLogGetState(ZK_STATE_CURRENT_EPOCH);
 	last = ZkLogLastZxid();
-	lead_epoch = Max(Max(accepted, current), Max(ZK_ZXID_EPOCH(last), refused_epoch)) + 1;
+	lead_epoch = Max(Max(Max(accepted, current), Max(ZK_ZXID_EPOCH(last), refused_epoch)),
+					 quorum_accepted) + 1;
 	ZkLogSetState(ZK_STATE_ACCEPTED_EPOCH, lead_epoch);
 	ZkLogSetState(ZK_STATE_ACCEPTED_LEADER, zk_myid);
 	PopActiveSnapshot();
@@ -631,20 +701,42 @@ trim_proposals(void)
 }
 
 /*
- * Turn requests into txns of this epoch, proposed to the learners and
- * logged here; back in loop_cxt afterwards (the batch commits).
+ * Can this epoch still number n more txns?  A zxid's counter is 32 bits:
+ * past it, ZooKeeper's leader forces a new epoch, and so does ours, by
+ * stepping down, before it takes requests it could not number.
  */
-static void
+static bool
+epoch_has_room(int n)
+{
+	ZkTestTakeCounterJump(&zxid_counter);
+	return (uint64) zxid_counter + (uint64) n < (uint64) PG_UINT32_MAX;
+}
+
+/*
+ * Turn requests into txns of this epoch, proposed to the learners and
+ * logged here; back in loop_cxt afterwards (the batch commits).  False,
+ * with nothing done, when the epoch has no zxids left for them: the
+ * leader steps down (server requests are made again by the next one).
+ */
+static bool
 lead_batch(List *requests, MemoryContext loop_cxt)
 {
-	ZkZxid		last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
-										  TWO_PHASE ? two_phase_propose : propose_to_learners,
-										  NULL, !TWO_PHASE);
+	ZkZxid		last;
+
+	if (!epoch_has_room(list_length(requests)))
+	{
+		elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
+		return false;
+	}
+	last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
+							  TWO_PHASE ? two_phase_propose : propose_to_learners,
+							  NULL, !TWO_PHASE);
 
 	MemoryContextSwitchTo(loop_cxt);
 	/* a 2PC/3PC batch is logged here once every participant voted */
 	if (last != 0 && !TWO_PHASE)
 		my_logged = last;
+	return true;
 }
 
 /* enough voters to serve: a quorum, or for 2PC and 3PC all of them */
@@ -750,6 +842,13 @@ two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *
 		requests = ZkPeerHousekeeping();
 		tp_chores_due = false;
 	}
+	/* take no request this epoch could not number */
+	if (!epoch_has_room(list_length(requests) + LEADER_BATCH_REQUESTS))
+	{
+		elog(LOG, "zkpg coordinator %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
+		*step_down = true;
+		return;
+	}
 	requests = list_concat(requests,
 						   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
 	if (requests == NIL)
@@ -762,7 +861,8 @@ two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *
 		*step_down = true;
 		return;
 	}
-	lead_batch(requests, loop_cxt);
+	if (!lead_batch(requests, loop_cxt))
+		*step_down = true;
 	*busy = true;
 }
 
@@ -776,10 +876,21 @@ ZkLead(ZkElection *election)
 	TimestampTz next_tick = start;
 	bool		step_down = false;
 	bool		closed_stale = false;
+	int64		quorum_epoch;
 	int			i;
 
 	refused_epoch = Max(refused_epoch, 0);
-	start_epoch();
+	ZkPausePoint("lead_start");
+	ZkPeerPublish(ZK_STATE_LEADING, false, zk_myid, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+	if (!quorum_accepted_epoch(&quorum_epoch))
+	{
+		elog(LOG, "zkpg leader %d heard from no quorum within zkpg.init_limit ticks; it took no epoch",
+			 zk_myid);
+		ZkPeerPublishRoleEnded((int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+		ZkPeerResetConnections();
+		return;
+	}
+	start_epoch(quorum_epoch);
 	ZkTwoPhaseStartRole();
 	tp_failed = tp_all_yes = tp_chores_due = false;
 	ZkPeerResetConnections();
@@ -871,7 +982,8 @@ ZkLead(ZkElection *election)
 				closed_stale = true;
 				if (closes != NIL)
 				{
-					lead_batch(closes, loop_cxt);
+					if (!lead_batch(closes, loop_cxt))
+						break;
 					busy = true;
 				}
 			}
@@ -891,16 +1003,18 @@ ZkLead(ZkElection *election)
 				requests = ZkPeerStaleSessionCloses();
 				closed_stale = true;
 			}
-			requests = list_concat(requests,
-								   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
-			if (zxid_counter > UINT32_MAX - LEADER_BATCH_REQUESTS - 10)
+			/* take no request this epoch could not number */
+			if (!epoch_has_room(list_length(requests) + LEADER_BATCH_REQUESTS))
 			{
-				elog(LOG, "zkpg leader %d used up epoch %lld", zk_myid, (long long) lead_epoch);
+				elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
 				break;
 			}
+			requests = list_concat(requests,
+								   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
 			if (requests != NIL)
 			{
-				lead_batch(requests, loop_cxt);
+				if (!lead_batch(requests, loop_cxt))
+					break;
 				busy = true;
 			}
 			update_commit();
@@ -941,8 +1055,8 @@ ZkLead(ZkElection *election)
 				else
 				{
 					chores = ZkPeerHousekeeping();
-					if (chores != NIL)
-						lead_batch(chores, loop_cxt);
+					if (chores != NIL && !lead_batch(chores, loop_cxt))
+						break;
 				}
 			}
 		}
@@ -967,7 +1081,7 @@ ZkLead(ZkElection *election)
 	/* step down: nothing we decided is committed by us any longer */
 	serving = false;
 	ZkTwoPhaseForget();
-	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, lead_epoch);
+	ZkPeerPublishRoleEnded(lead_epoch);
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	/* a break leaves the loop in loop_cxt */

@@ -18,8 +18,8 @@
  *	  batches (REQUESTS), pipelined; their results come back as the
  *	  committed txns this server's applier applies.
  * 3. zk_sync: a SYNC message asks the leader for its committed zxid.
- * 4. SNAP: when the leader asks, copy its tree (copy_leader_tree), then
- *	  look again, and rejoin with the new position.
+ * 4. SNAP: when the leader asks, copy its tree (snap.c), then look
+ *	  again, and rejoin with the new position.
  * 5. As a 3PC participant, run its timeouts each tick (twophase.c).
  *
  * IDENTIFICATION
@@ -45,6 +45,7 @@
 #include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "snap.h"
 #include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
@@ -60,7 +61,6 @@ static int64 follow_epoch;
 static void send_ping(void);
 static void send_requests(List *requests);
 static bool forward_requests(void);
-static bool copy_leader_tree(void);
 static int64 synced_epoch(void);
 
 static int64
@@ -148,135 +148,6 @@ forward_requests(void)
 	return true;
 }
 
-/*
- * SNAP: copy the leader's tree and sessions as of its applied zxid, read
- * in one REPEATABLE READ transaction there, and install them here in one
- * transaction that also empties the log and sets the applied zxid: a
- * crash leaves either the old state or the new one.
- */
-static bool
-copy_leader_tree(void)
-{
-	const ZkPeerConfig *peer = &ZkQuorum.peers[leader_index];
-	char	   *conninfo;
-	PGconn	   *conn;
-	PGresult   *res;
-	ZkZxid		snap_zxid;
-	char	   *last_path = pstrdup("");
-	bool		ok = false;
-	int64		rows = 0;
-	MemoryContext caller = CurrentMemoryContext;
-	ZkInternalSql isql;
-
-	/* a leader that vanishes mid-copy must not hold this worker forever */
-	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg snapshot %d' "
-						"connect_timeout=%d keepalives_idle=5 keepalives_interval=2 "
-						"keepalives_count=3 tcp_user_timeout=%d "
-						"options='-c statement_timeout=%d' %s",
-						peer->host, peer->port, zk_database, zk_myid,
-						Max(2, zk_sync_limit * zk_tick_ms / 1000),
-						Max(10000, zk_sync_limit * zk_tick_ms),
-						Max(60000, zk_init_limit * zk_tick_ms * 10),
-						zk_peer_conninfo ? zk_peer_conninfo : "");
-	conn = PQconnectdb(conninfo);
-	pfree(conninfo);
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		elog(LOG, "zkpg could not connect to leader %d for a snapshot: %s",
-			 peer->id, PQerrorMessage(conn));
-		PQfinish(conn);
-		return false;
-	}
-	/* names are qualified; the pin is for what a reader of this misses */
-	res = PQexec(conn, "SET search_path = pg_catalog, pg_temp");
-	PQclear(res);
-	res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	PQclear(res);
-	res = PQexec(conn, "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'applied_zxid'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto done;
-	snap_zxid = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-	PQclear(res);
-	res = NULL;
-
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	/* the applier's lock first, as the applier takes it */
-	(void) ZkLogLockApplied();
-	(void) ZkLogLockEpochs();
-	ZkInternalSqlBegin(&isql, true);
-	if (SPI_execute("LOCK TABLE zkpg.znode, zkpg.session IN EXCLUSIVE MODE", false, 0) < 0 ||
-		SPI_execute("DELETE FROM zkpg.znode", false, 0) < 0 ||
-		SPI_execute("DELETE FROM zkpg.session", false, 0) < 0 ||
-		SPI_execute("DELETE FROM zkpg.txnlog", false, 0) < 0)
-		elog(ERROR, "zkpg: could not clear the tree for a snapshot");
-	for (;;)
-	{
-		const char *params[1];
-		Oid			types[1] = {JSONOID};
-		Datum		values[1];
-
-		params[0] = last_path;
-		res = PQexecParams(conn,
-						   "SELECT pg_catalog.json_agg(z ORDER BY path COLLATE \"C\"), "
-						   "pg_catalog.max(path COLLATE \"C\"), pg_catalog.count(*) "
-						   "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\"" ZK_GT "$1 "
-						   "ORDER BY path COLLATE \"C\" LIMIT " CppAsString2(SNAP_PAGE_ROWS) ") z",
-						   1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			elog(ERROR, "zkpg: could not read the leader's tree: %s", PQerrorMessage(conn));
-		if (PQgetisnull(res, 0, 0))
-			break;
-		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
-		if (SPI_execute_with_args("INSERT INTO zkpg.znode SELECT * FROM "
-								  "pg_catalog.json_populate_recordset(NULL::zkpg.znode, $1)",
-								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "zkpg: could not install the snapshot");
-		rows += SPI_processed;
-		last_path = MemoryContextStrdup(caller, PQgetvalue(res, 0, 1));
-		PQclear(res);
-		res = NULL;
-		CHECK_FOR_INTERRUPTS();
-	}
-	PQclear(res);
-	res = PQexec(conn, "SELECT pg_catalog.json_agg(s) FROM zkpg.session s");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		elog(ERROR, "zkpg: could not read the leader's sessions: %s", PQerrorMessage(conn));
-	if (!PQgetisnull(res, 0, 0))
-	{
-		Oid			types[1] = {JSONOID};
-		Datum		values[1];
-
-		values[0] = CStringGetTextDatum(PQgetvalue(res, 0, 0));
-		if (SPI_execute_with_args("INSERT INTO zkpg.session SELECT * FROM "
-								  "pg_catalog.json_populate_recordset(NULL::zkpg.session, $1)",
-								  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "zkpg: could not install the snapshot's sessions");
-	}
-	PQclear(res);
-	res = NULL;
-	ZkInternalSqlEnd(&isql);
-	ZkLogSetState(ZK_STATE_APPLIED_ZXID, snap_zxid);
-	ZkLogSetState(ZK_STATE_LOG_BASE, snap_zxid);
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(caller);
-
-	/* the applier starts over from the new applied zxid */
-	pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) snap_zxid);
-	pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) snap_zxid);
-	if (ZkShmem->applier_latch)
-		SetLatch(ZkShmem->applier_latch);
-	elog(LOG, "zkpg installed a snapshot of leader %d at zxid 0x%llx (%lld znodes)",
-		 peer->id, (unsigned long long) snap_zxid, (long long) rows);
-	ok = true;
-done:
-	if (res)
-		PQclear(res);
-	PQfinish(conn);
-	return ok;
-}
-
 void
 ZkLearn(ZkElection *election)
 {
@@ -320,6 +191,7 @@ ZkLearn(ZkElection *election)
 		bool		leader_left = false;
 		int64		synced;
 		int			snap_from;
+		int64		snap_epoch;
 
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
@@ -472,6 +344,7 @@ ZkLearn(ZkElection *election)
 
 		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
 		snap_from = ZkShmem->snap_from;
+		snap_epoch = ZkShmem->snap_epoch;
 		LWLockRelease(ZkShmem->state_lock);
 
 		MemoryContextSwitchTo(old);
@@ -479,7 +352,7 @@ ZkLearn(ZkElection *election)
 		if (snap_from == election->leader)
 		{
 			ZkPeerPublish(role, false, election->leader, follow_epoch);
-			(void) copy_leader_tree();
+			(void) ZkSnapInstall(&ZkQuorum.peers[leader_index], snap_epoch);
 			leader_left = true;
 		}
 		if (leader_left)
@@ -490,7 +363,7 @@ ZkLearn(ZkElection *election)
 	ZkShmem->synced_epoch = 0;
 	ZkShmem->snap_from = 0;
 	LWLockRelease(ZkShmem->state_lock);
-	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, follow_epoch);
+	ZkPeerPublishRoleEnded(follow_epoch);
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	ZkPeerResetConnections();

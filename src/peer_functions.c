@@ -59,6 +59,7 @@
 #include "quorum_config.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "test_hooks.h"
 #include "txn_codec.h"
 #include "twophase.h"
 #include "txnlog.h"
@@ -471,6 +472,8 @@ on_requests(const ZkPeerMessage *m, int from_id, ZkPeerAnswer *a)
 	const char **items = palloc(sizeof(char *) * Max(m->n, 1));
 	int32	   *lens = palloc(sizeof(int32) * Max(m->n, 1));
 	int			i;
+	/* taken before the check: a role change after it makes the push fail */
+	uint64		generation = ZkQueueGeneration();
 
 	if (!leading_epoch(m->epoch, false))
 		return;
@@ -507,7 +510,8 @@ on_requests(const ZkPeerMessage *m, int from_id, ZkPeerAnswer *a)
 			lens[i] = buf.len;
 		}
 	}
-	a->ok = ZkForwardRequests(m->n, items, lens, zk_sync_limit * zk_tick_ms);
+	ZkPausePoint("forward_before_push");
+	a->ok = ZkForwardRequests(m->n, items, lens, zk_sync_limit * zk_tick_ms, generation);
 }
 
 static void

@@ -52,6 +52,7 @@
 #include "quorum_peer.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "test_hooks.h"
 #include "txn_codec.h"
 #include "txnlog.h"
 #include "zkpg.h"
@@ -264,7 +265,8 @@ peer_process_batch(List *requests)
 	ZkZxid		last;
 
 	/* never let the counter wrap into the next epoch */
-	if (zxid_counter > UINT32_MAX - (uint32) list_length(requests) - 1)
+	ZkTestTakeCounterJump(&zxid_counter);
+	if ((uint64) zxid_counter + (uint64) list_length(requests) >= (uint64) PG_UINT32_MAX)
 		peer_new_epoch();
 	last = ZkPeerProcessBatch(requests, current_epoch, &zxid_counter, NULL, NULL, true);
 	if (last != 0)
@@ -444,6 +446,19 @@ ZkPeerStaleSessionCloses(void)
  * leader is decided, leader.c or learner.c runs ZAB until the role ends,
  * and the server looks again.
  */
+/*
+ * A role ended: say LOOKING at once, with no vote, in our answers too, so
+ * that our old note (LEADING, FOLLOWING) does not make a looking peer
+ * follow a leader that is gone.  Our election then sends our vote.
+ */
+void
+ZkPeerPublishRoleEnded(int64 epoch)
+{
+	my_note.state = ZK_STATE_LOOKING;
+	my_note.vote.leader = -1;
+	ZkPeerPublish(ZK_STATE_LOOKING, false, -1, epoch);
+}
+
 void
 ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch)
 {
@@ -847,6 +862,7 @@ ensemble_main(void)
 			ZkLead(&election);
 		else
 			ZkLearn(&election);
+		ZkPausePoint("role_ended");
 	}
 }
 

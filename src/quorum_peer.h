@@ -40,6 +40,7 @@ typedef void (*ZkProposeHook) (int n, const ZkZxid *zxids, StringInfo *txns, voi
 extern ZkQuorumConfig ZkQuorum;
 
 /* quorum_peer.c */
+extern void ZkPeerPublishRoleEnded(int64 epoch);
 extern void ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch);
 extern bool ZkPeerSend(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m);
 extern bool ZkPeerSendWrapped(int peer, ZkPeerMsgType type, int64 value, ZkPeerMessage *m,

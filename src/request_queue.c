@@ -45,7 +45,8 @@ static int32 next_cxid = 0;
 
 static void ring_copy_in(uint64 pos, const char *src, Size len);
 static void ring_copy_out(uint64 pos, char *dst, Size len);
-static bool ring_push(const char *data, uint32 len, TimestampTz deadline);
+static bool ring_push(const char *data, uint32 len, TimestampTz deadline,
+					  uint64 generation, bool *stale);
 static void wake_peer(void);
 static void record_latency(TimestampTz start);
 static void check_request(const ZkRecord *req);
@@ -75,19 +76,31 @@ ring_copy_out(uint64 pos, char *dst, Size len)
 }
 
 /*
- * Append one entry, sleeping while the ring is full.  False on deadline.
+ * Append one entry, sleeping while the ring is full.  False on deadline,
+ * or (with *stale set) once the role of the server changed since the
+ * caller took generation: a request must never be decided under another
+ * role than the one it was submitted to, after its client may have been
+ * told that the outcome is unknown (ZkFailWaitingRequests).
  */
 static bool
-ring_push(const char *data, uint32 len, TimestampTz deadline)
+ring_push(const char *data, uint32 len, TimestampTz deadline, uint64 generation,
+		  bool *stale)
 {
 	Size		need = ENTRY_SIZE(len);
 	bool		pushed = false;
 
+	*stale = false;
 	for (;;)
 	{
 		long		remaining;
 
 		LWLockAcquire(ZkShmem->queue_lock, LW_EXCLUSIVE);
+		if (ZkShmem->queue_generation != generation)
+		{
+			LWLockRelease(ZkShmem->queue_lock);
+			*stale = true;
+			break;
+		}
 		if (ZkShmem->queue_size - (ZkShmem->queue_tail - ZkShmem->queue_head) >= need)
 		{
 			ring_copy_in(ZkShmem->queue_tail, (const char *) &len, ENTRY_HEADER);
@@ -249,6 +262,8 @@ ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz deadline = TimestampTzPlusMilliseconds(start, zk_request_timeout_ms);
 	int32		cxid;
+	uint64		generation;
+	bool		stale;
 
 	req->cxid = cxid = ++next_cxid;
 	check_request(req);
@@ -263,6 +278,13 @@ ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
 
 	ZkWaitUntilServing(deadline);
 
+	/*
+	 * The role we submit to.  Pushed under it, the request is decided
+	 * before anything this backend submits after being told its outcome;
+	 * if the role changes while we wait for room, it is not pushed.
+	 */
+	generation = ZkQueueGeneration();
+
 	LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
@@ -270,10 +292,22 @@ ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result)
 	slot->done = false;
 	LWLockRelease(ZkShmem->slot_lock);
 
-	if (!ring_push(buf.data, buf.len, deadline))
+	if (!ring_push(buf.data, buf.len, deadline, generation, &stale))
+	{
+		LWLockAcquire(ZkShmem->slot_lock, LW_EXCLUSIVE);
+		slot->wait_cxid = -1;
+		slot->done = false;
+		LWLockRelease(ZkShmem->slot_lock);
+		if (stale)
+			ereport(ERROR,
+					(errcode(ERRCODE_ZK_CONNECTIONLOSS),
+					 errmsg("zkpg server lost its leader before the write was queued"),
+					 errdetail("The write was not submitted."),
+					 errhint("Retry the write.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
 				 errmsg("timed out waiting for room in the zkpg request queue")));
+	}
 	pfree(buf.data);
 	wake_peer();
 
@@ -338,6 +372,7 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 {
 	StringInfoData buf;
 	bool		ok;
+	bool		stale;
 	const char *reason;
 
 	req->cxid = ++next_cxid;
@@ -348,8 +383,10 @@ ZkEnqueueRequest(ZkRecord *req, int timeout_ms)
 	}
 	initStringInfo(&buf);
 	ZkEncodeRequest(&buf, req);
+	/* a close queued under any role is as good: the next leader decides it */
 	ok = ring_push(buf.data, buf.len,
-				   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms));
+				   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms),
+				   ZkQueueGeneration(), &stale);
 	pfree(buf.data);
 	if (ok)
 		wake_peer();
@@ -394,8 +431,25 @@ ZkDiscardRequests(void)
 {
 	LWLockAcquire(ZkShmem->queue_lock, LW_EXCLUSIVE);
 	ZkShmem->queue_head = ZkShmem->queue_tail;
+	ZkShmem->queue_generation++;
 	LWLockRelease(ZkShmem->queue_lock);
 	ConditionVariableBroadcast(&ZkShmem->space_cv);
+}
+
+/*
+ * The role generation: what a submitter reads before it checks that the
+ * server serves (or leads the epoch a learner forwards to), and what the
+ * push checks again under the queue lock.
+ */
+uint64
+ZkQueueGeneration(void)
+{
+	uint64		g;
+
+	LWLockAcquire(ZkShmem->queue_lock, LW_SHARED);
+	g = ZkShmem->queue_generation;
+	LWLockRelease(ZkShmem->queue_lock);
+	return g;
 }
 
 /*
@@ -404,14 +458,16 @@ ZkDiscardRequests(void)
  * False if the ring stayed full for timeout_ms.
  */
 bool
-ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms)
+ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms,
+				  uint64 generation)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	int			i;
+	bool		stale;
 
 	for (i = 0; i < n; i++)
 		if (lens[i] > (int32) (ZkShmem->queue_size / 2) ||
-			!ring_push(items[i], (uint32) lens[i], deadline))
+			!ring_push(items[i], (uint32) lens[i], deadline, generation, &stale))
 			return false;
 	if (n > 0)
 		wake_peer();

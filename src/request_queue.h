@@ -47,11 +47,13 @@ extern void ZkWaitUntilServing(TimestampTz deadline);
 extern ZkZxid ZkLeaderCommittedZxid(TimestampTz deadline);
 
 /* called by the leader's peer_message backends */
-extern bool ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms);
+extern bool ZkForwardRequests(int n, const char **items, const int32 *lens, int timeout_ms,
+							  uint64 generation);
 
 /* called by the quorum peer */
 extern void ZkFailWaitingRequests(void);
 extern void ZkDiscardRequests(void);
+extern uint64 ZkQueueGeneration(void);
 extern List *ZkTakeRequests(int max_requests, Size max_bytes);
 
 /* called by the applier */

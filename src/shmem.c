@@ -88,6 +88,7 @@ ZkShmemStartup(void)
 						   (uint64) (GetCurrentTimestamp() / 1000));
 		SpinLockInit(&ZkShmem->stats_mutex);
 		ConditionVariableInit(&ZkShmem->space_cv);
+		ZkPausePointsInit(&ZkShmem->pauses);
 
 		ZkShmem->nslots = MaxBackends;
 		for (i = 0; i < MaxBackends; i++)

@@ -27,6 +27,7 @@
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 
+#include "test_hooks.h"
 #include "zkpg.h"
 
 /* Server states, as ZooKeeper's ServerState plus "starting" and standalone. */
@@ -249,10 +250,13 @@ typedef struct ZkShared
 	ConditionVariable space_cv;
 	uint64		queue_head;		/* next byte to take */
 	uint64		queue_tail;		/* next byte to write */
+	uint64		queue_generation;	/* bumped at every change of role */
 	uint32		queue_size;
 	char	   *queue_data;		/* ring of queue_size bytes */
 
 	LWLock	   *watch_lock;		/* watches.c */
+
+	ZkPausePoints pauses;		/* test_hooks.c */
 
 	LWLock	   *slot_lock;
 	int			nslots;

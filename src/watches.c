@@ -626,6 +626,17 @@ ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events)
 	return list_length(*events) - first;
 }
 
+/* ZkWatchTrigger, with the ACL of the node the event is about */
+void
+ZkWatchTriggerWithAcl(const char *path, ZkEventType type, ZkZxid zxid, int nacl, char **acl,
+					  List **events)
+{
+	int			first = list_length(*events);
+
+	if (ZkWatchTrigger(path, type, zxid, events) > 0)
+		ZkWatchSetAcl(*events, first, nacl, acl);
+}
+
 /* The ACL of the node events[first..] are about. */
 void
 ZkWatchSetAcl(List *events, int first, int nacl, char **acl)

@@ -86,6 +86,8 @@ extern void ZkWatchRemoveSession(int64 session_id);
 /* called by the applier */
 extern int	ZkWatchTrigger(const char *path, ZkEventType type, ZkZxid zxid, List **events);
 extern void ZkWatchSetAcl(List *events, int first, int nacl, char **acl);
+extern void ZkWatchTriggerWithAcl(const char *path, ZkEventType type, ZkZxid zxid,
+								  int nacl, char **acl, List **events);
 extern void ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid);
 extern void ZkWatchResendBuffered(void);
 extern List *ZkWatchSessionsToWake(List *events, MemoryContext cxt);
