@@ -32,7 +32,7 @@ static bool is_voter(const ZkQuorumConfig *config, int id);
 static int	count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes,
 						   const ZkVote *vote, bool full);
 static bool leader_confirms(const ZkElection *e, int32 leader, int64 epoch);
-static void decide(ZkElection *e, int32 leader);
+static void decide(ZkElection *e, const ZkVote *vote);
 
 static int
 peer_index(const ZkQuorumConfig *config, int id)
@@ -103,9 +103,16 @@ leader_confirms(const ZkElection *e, int32 leader, int64 epoch)
 		e->out[i].peer_epoch == epoch;
 }
 
+/*
+ * The election ends with vote: its leader, and its history as the note
+ * of every server that follows it says it (ZooKeeper adopts the whole
+ * vote too), so that a later joiner sees one vote among them.
+ */
 static void
-decide(ZkElection *e, int32 leader)
+decide(ZkElection *e, const ZkVote *vote)
 {
+	int32		leader = vote->leader;
+
 	e->decided = true;
 	e->leader = leader;
 	e->finalize_left_ms = -1;
@@ -115,7 +122,7 @@ decide(ZkElection *e, int32 leader)
 		e->result = ZK_STATE_OBSERVING;
 	else
 		e->result = ZK_STATE_FOLLOWING;
-	e->proposal.leader = leader;
+	e->proposal = *vote;
 }
 
 void
@@ -206,7 +213,7 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &n->vote, false)) &&
 			leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
 		{
-			decide(e, n->vote.leader);
+			decide(e, &n->vote);
 			return false;
 		}
 	}
@@ -224,7 +231,7 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		if (ZkIsQuorum(e->config, agreeing) && leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
 		{
 			e->logicalclock = n->election_epoch;
-			decide(e, n->vote.leader);
+			decide(e, &n->vote);
 		}
 	}
 	return false;
@@ -241,7 +248,7 @@ ZkElectionAdvance(ZkElection *e, int elapsed_ms)
 		return;
 	e->finalize_left_ms -= elapsed_ms;
 	if (e->finalize_left_ms <= 0)
-		decide(e, e->proposal.leader);
+		decide(e, &e->proposal);
 }
 
 /*
@@ -273,7 +280,7 @@ ZkElectionDecideIfUnanimous(ZkElection *e, const bool *reachable)
 	/* and those voters are a quorum by themselves */
 	if (ZkIsQuorum(e->config, voters) &&
 		count_agreeing(e, has, e->recv, &e->proposal, true) == voters)
-		decide(e, e->proposal.leader);
+		decide(e, &e->proposal);
 }
 
 /* The notification this server sends (and answers with). */

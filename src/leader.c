@@ -98,6 +98,8 @@ typedef struct Learner
 	ZkZxid		acked;			/* logged durably there, as our history */
 	ZkZxid		commit_sent;
 	bool		truncate;		/* the next APPEND carries TRUNC */
+	bool		forced_snap;	/* zkpg.force_snapshot_sync: one SNAP sent */
+	uint32		role_changes;	/* its ZkPeerStatus.role_changes at LEADERINFO */
 	TimestampTz phase_since;
 	TimestampTz heard;
 } Learner;
@@ -303,6 +305,12 @@ choose_sync(int i, const ZkPeerAnswer *a)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(caller);
 
+	/* (a forced SNAP once per learner: after it, the learner rejoins) */
+	if (zk_force_snapshot_sync && !learners[i].forced_snap)
+	{
+		learners[i].forced_snap = true;
+		floor = -1;
+	}
 	if (floor < 0 || (floor < theirs && a->applied > floor))
 	{
 		/* behind our purged log, or it applied what we never had */
@@ -352,7 +360,15 @@ on_answer(ZkReceived *r, bool *step_down)
 				break;
 			if (!a->ok)
 			{
-				if (a->accepted_epoch >= lead_epoch)
+				/*
+				 * A later epoch accepted, or ours from another leader, by a
+				 * voter that follows us: we cannot lead this epoch.  One
+				 * that does not follow us yet (still looking, just back)
+				 * refuses any LEADERINFO; it is asked again.
+				 */
+				if (a->accepted_epoch > lead_epoch ||
+					(a->accepted_epoch == lead_epoch &&
+					 a->note.state == ZK_STATE_FOLLOWING && a->note.vote.leader == zk_myid))
 				{
 					elog(LOG, "zkpg server %d accepted epoch %lld already; leader %d steps down",
 						 ZkQuorum.peers[i].id, (long long) a->accepted_epoch, zk_myid);
@@ -516,11 +532,21 @@ advance_learner(int i, TimestampTz now)
 		set_phase(i, LP_NONE);
 		return;
 	}
+	/*
+	 * It left and came back since we began with it (as after installing
+	 * a SNAP): begin again now rather than at the end of zkpg.init_limit.
+	 */
+	if (l->phase != LP_NONE && st.role_changes != l->role_changes)
+	{
+		set_phase(i, LP_NONE);
+		return;
+	}
 	switch (l->phase)
 	{
 		case LP_NONE:
 			if (fresh && ZkTransportConnected(i) && ZkTransportPending(i) == 0)
 			{
+				l->role_changes = st.role_changes;
 				if (TWO_PHASE)
 					set_phase(i, ZkTwoPhaseListInDoubt(i) ? LP_RESOLVE : LP_NONE);
 				else
@@ -725,7 +751,8 @@ lead_batch(List *requests, MemoryContext loop_cxt)
 
 	if (!epoch_has_room(list_length(requests)))
 	{
-		elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
+		elog(LOG, "zkpg leader %d used up the zxids of epoch %lld: a batch of %d txns does not fit",
+			 zk_myid, (long long) lead_epoch, list_length(requests));
 		return false;
 	}
 	last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,

@@ -53,7 +53,6 @@
 #define LEARNER_BATCH_REQUESTS	1000
 #define LEARNER_BATCH_BYTES		(4 * 1024 * 1024)
 #define MAX_PENDING_MESSAGES	8
-#define SNAP_PAGE_ROWS			2000
 
 static int	leader_index;
 static int64 follow_epoch;

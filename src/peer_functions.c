@@ -606,10 +606,7 @@ zkpg_peer_message(PG_FUNCTION_ARGS)
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->inbox[from] = m.note;
 	ZkShmem->inbox_seq[from]++;
-	ZkShmem->peer_status[from].heard = true;
-	ZkShmem->peer_status[from].state = m.note.state;
-	ZkShmem->peer_status[from].leader = m.note.vote.leader;
-	ZkShmem->peer_status[from].last_contact = GetCurrentTimestamp();
+	ZkPeerStatusHeard(from, &m.note);
 	LWLockRelease(ZkShmem->state_lock);
 
 	memset(&a, 0, sizeof(a));

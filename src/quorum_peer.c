@@ -567,10 +567,7 @@ collect_answer(int peer, int64 tag, const char *data, int len, void *arg)
 			ZkShmem->mode_mismatch_from = r->answer.note.from;
 			ZkShmem->mode_mismatch_mode = r->answer.note.replication;
 		}
-		ZkShmem->peer_status[peer].heard = true;
-		ZkShmem->peer_status[peer].state = r->answer.note.state;
-		ZkShmem->peer_status[peer].leader = r->answer.note.vote.leader;
-		ZkShmem->peer_status[peer].last_contact = GetCurrentTimestamp();
+		ZkPeerStatusHeard(peer, &r->answer.note);
 		LWLockRelease(ZkShmem->state_lock);
 	}
 	*received = lappend(*received, r);

@@ -151,3 +151,22 @@ ZkMySlot(void)
 {
 	return &ZkShmem->slots[ZkMySlotIndex()];
 }
+
+/*
+ * A peer told us its state (every message and answer carries it); the
+ * caller holds state_lock exclusively.  A change of role or leader is
+ * counted, so that a leader sees a learner that left and came back even
+ * when it never saw it looking.
+ */
+void
+ZkPeerStatusHeard(int peer, const ZkNotification *note)
+{
+	ZkPeerStatus *st = &ZkShmem->peer_status[peer];
+
+	if (st->heard && (st->state != note->state || st->leader != note->vote.leader))
+		st->role_changes++;
+	st->heard = true;
+	st->state = note->state;
+	st->leader = note->vote.leader;
+	st->last_contact = GetCurrentTimestamp();
+}

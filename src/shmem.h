@@ -76,6 +76,7 @@ typedef struct ZkPeerStatus
 	bool		heard;			/* it has told us its state */
 	ZkServerState state;
 	int32		leader;
+	uint32		role_changes;	/* times state or leader changed: a rejoin */
 	TimestampTz last_contact;
 } ZkPeerStatus;
 
@@ -271,6 +272,7 @@ extern void ZkShmemStartup(void);
 
 extern const char *ZkServerStateName(ZkServerState state);
 extern ZkBackendSlot *ZkMySlot(void);
+extern void ZkPeerStatusHeard(int peer, const ZkNotification *note);
 extern int	ZkMySlotIndex(void);
 
 #endif							/* ZKPG_SHMEM_H */

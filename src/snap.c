@@ -21,8 +21,8 @@
  *		forever for a NodeDeleted that no DIFF will bring);
  *	  - the leader must still lead the epoch whose SNAP we install, asked
  *		after the copy: a leader that stepped down meanwhile is no source.
- * 3. After the commit, the expired sessions' backends and the recipes'
- *	  waiters are woken.
+ * 3. After the commit, the recipes' waiters are woken and the expired
+ *	  sessions' watches dropped.
  *
  * IDENTIFICATION
  *	  src/snap.c
@@ -54,7 +54,7 @@
 
 #define SNAP_PAGE_ROWS 2000
 
-static void fire_changed_watches(ZkZxid snap_zxid, List **events);
+static void fire_changed_watches(ZkZxid snap_zxid, List **events, MemoryContext cxt);
 static List *sessions_gone(MemoryContext cxt);
 static void check_source_leads(PGconn *conn, int leader_id, int64 snap_epoch);
 static char **text_array(Datum d, int *n);
@@ -78,12 +78,14 @@ text_array(Datum d, int *n)
 
 /*
  * The watch events of what the copy changed, from the tree before it
- * (pg_temp.zk_snap_before) and after it; called with SPI connected.
+ * (pg_temp.zk_snap_before) and after it; called with SPI connected.  The
+ * events are made in cxt: they outlive SPI.
  */
 static void
-fire_changed_watches(ZkZxid snap_zxid, List **events)
+fire_changed_watches(ZkZxid snap_zxid, List **events, MemoryContext cxt)
 {
 	uint64		i;
+	MemoryContext spi_cxt = CurrentMemoryContext;
 
 	if (SPI_execute("SELECT coalesce(n.path, o.path), o.path IS NOT NULL, n.path IS NOT NULL, "
 					"o.czxid IS DISTINCT FROM n.czxid, o.mzxid IS DISTINCT FROM n.mzxid, "
@@ -91,8 +93,9 @@ fire_changed_watches(ZkZxid snap_zxid, List **events)
 					"FROM pg_temp.zk_snap_before o FULL JOIN zkpg.znode n "
 					"ON n.path" ZK_EQ "o.path "
 					"WHERE o.czxid IS DISTINCT FROM n.czxid OR o.mzxid IS DISTINCT FROM n.mzxid "
-					"OR o.pzxid IS DISTINCT FROM n.pzxid", true, 0) != SPI_OK_SELECT)
+					"OR o.pzxid IS DISTINCT FROM n.pzxid", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "zkpg: could not compare the tree with the snapshot");
+	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -127,6 +130,7 @@ fire_changed_watches(ZkZxid snap_zxid, List **events)
 			ZkWatchTriggerWithAcl(path, ZK_EVENT_NODE_CHILDREN_CHANGED, snap_zxid, nacl, acl,
 								  events);
 	}
+	MemoryContextSwitchTo(spi_cxt);
 }
 
 /*
@@ -159,7 +163,7 @@ sessions_gone(MemoryContext cxt)
 
 		values[0] = Int64GetDatum(*(int64 *) lfirst(lc));
 		if (SPI_execute_with_args("SELECT 1 FROM zkpg.session WHERE session_id" ZK_EQ "$1",
-								  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+								  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "zkpg: could not read the snapshot's sessions");
 		if (SPI_processed == 0)
 		{
@@ -314,8 +318,28 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 
 	/* what DIFF would have told this server's sessions (point 2) */
 	gone = sessions_gone(caller);
+	/*
+	 * The sessions the leader closed are expired here before their
+	 * watches fire: a waiter woken by its own node's deletion learns that
+	 * its session expired, not that someone deleted the node.  If the
+	 * install fails, they are still gone at the leader.
+	 */
+	if (gone != NIL)
+	{
+		ZkCompletion *closes = palloc0(sizeof(ZkCompletion) * list_length(gone));
+		int			n = 0;
+
+		foreach(lc, gone)
+		{
+			closes[n].slot = -1;
+			closes[n].closed_session = *(int64 *) lfirst(lc);
+			n++;
+		}
+		ZkCompleteRequests(closes, n);
+		elog(LOG, "zkpg: %d sessions of this server were closed while it was behind", n);
+	}
 	if (ZkWatchCount() > 0)
-		fire_changed_watches(snap_zxid, &events);
+		fire_changed_watches(snap_zxid, &events, caller);
 	ZkInternalSqlEnd(&isql);
 	ZkRecipeJudgeElections(&events);
 	ZkWatchNotify(events, gone, snap_zxid);
@@ -336,24 +360,8 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 	if (ZkShmem->applier_latch)
 		SetLatch(ZkShmem->applier_latch);
 
-	/* the sessions the leader closed: expired here too (point 3) */
-	if (gone != NIL)
-	{
-		ZkCompletion *closes = palloc0(sizeof(ZkCompletion) * list_length(gone));
-		int			n = 0;
-
-		foreach(lc, gone)
-		{
-			int64		sid = *(int64 *) lfirst(lc);
-
-			ZkWatchRemoveSession(sid);
-			closes[n].slot = -1;
-			closes[n].closed_session = sid;
-			n++;
-		}
-		ZkCompleteRequests(closes, n);
-		elog(LOG, "zkpg: %d sessions of this server were closed while it was behind", n);
-	}
+	foreach(lc, gone)
+		ZkWatchRemoveSession(*(int64 *) lfirst(lc));
 	ZkWatchWakeWaiters(wake);
 	elog(LOG, "zkpg installed a snapshot of leader %d at zxid 0x%llx (%lld znodes, %d watch events)",
 		 peer->id, (unsigned long long) snap_zxid, (long long) rows, nevents);

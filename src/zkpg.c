@@ -44,6 +44,7 @@ int			zk_request_queue_kb = 16384;
 int			zk_max_watches = 10000;
 int			zk_container_check_ms = 1000;
 int			zk_log_retain = 100000;
+bool		zk_force_snapshot_sync = false;
 double		zk_notify_queue_limit = 0.5;
 char	   *zk_unix_socket_address = NULL;
 char	   *zk_peer_roles = NULL;
@@ -209,6 +210,11 @@ _PG_init(void)
 							"Older ones are purged; a learner further behind catches up by SNAP.",
 							&zk_log_retain, 100000, 0, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("zkpg.force_snapshot_sync",
+							 "A leader syncs every learner by SNAP, even when DIFF would do.",
+							 "For tests, as ZooKeeper's zookeeper.forceSnapshotSync.",
+							 &zk_force_snapshot_sync, false,
+							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomStringVariable("zkpg.peer_roles",
 							   "The role each server's peer connections log in as: id=role, comma separated.",
 							   "Set, a peer connection speaks only for the server whose role it logged in as. Empty: any superuser or member of zkpg_peer may speak for any server.",

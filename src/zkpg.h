@@ -209,6 +209,7 @@ extern const char *ZkReplicationName(int replication);
 extern int	zk_max_watches;
 extern int	zk_container_check_ms;
 extern int	zk_log_retain;
+extern bool zk_force_snapshot_sync;
 extern double zk_notify_queue_limit;
 extern char *zk_unix_socket_address;
 extern char *zk_peer_roles;
