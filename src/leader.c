@@ -140,7 +140,9 @@ static void advance_learner(int i, TimestampTz now);
 static bool send_append(int i);
 static void propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
 static bool lead_batch(List *requests, MemoryContext loop_cxt);
+static int	epoch_zxids_left(void);
 static bool epoch_has_room(int n);
+static bool take_requests(List **requests);
 static void update_commit(void);
 static int	active_voters(TimestampTz now);
 static void take_touches(void);
@@ -727,15 +729,39 @@ trim_proposals(void)
 }
 
 /*
- * Can this epoch still number n more txns?  A zxid's counter is 32 bits:
+ * How many more txns this epoch can number.  A zxid's counter is 32 bits:
  * past it, ZooKeeper's leader forces a new epoch, and so does ours, by
- * stepping down, before it takes requests it could not number.
+ * stepping down; it takes no request it could not number.
  */
+static int
+epoch_zxids_left(void)
+{
+	ZkTestTakeCounterJump(&zxid_counter);
+	if (zxid_counter >= PG_UINT32_MAX - 1)
+		return 0;
+	return (int) Min((uint64) (PG_UINT32_MAX - 1 - zxid_counter), (uint64) INT_MAX);
+}
+
 static bool
 epoch_has_room(int n)
 {
-	ZkTestTakeCounterJump(&zxid_counter);
-	return (uint64) zxid_counter + (uint64) n < (uint64) PG_UINT32_MAX;
+	return n <= epoch_zxids_left();
+}
+
+/*
+ * The client requests to add to the server's own: as many as a batch
+ * takes and the epoch can still number.  False when it can number none.
+ */
+static bool
+take_requests(List **requests)
+{
+	int			room = epoch_zxids_left() - list_length(*requests);
+
+	if (room <= 0)
+		return false;
+	*requests = list_concat(*requests,
+							ZkTakeRequests(Min(room, LEADER_BATCH_REQUESTS), LEADER_BATCH_BYTES));
+	return true;
 }
 
 /*
@@ -869,15 +895,12 @@ two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *
 		requests = ZkPeerHousekeeping();
 		tp_chores_due = false;
 	}
-	/* take no request this epoch could not number */
-	if (!epoch_has_room(list_length(requests) + LEADER_BATCH_REQUESTS))
+	if (!take_requests(&requests))
 	{
 		elog(LOG, "zkpg coordinator %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
 		*step_down = true;
 		return;
 	}
-	requests = list_concat(requests,
-						   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
 	if (requests == NIL)
 		return;
 	if (active_voters(now) < ZkQuorum.nvoters)
@@ -1030,14 +1053,11 @@ ZkLead(ZkElection *election)
 				requests = ZkPeerStaleSessionCloses();
 				closed_stale = true;
 			}
-			/* take no request this epoch could not number */
-			if (!epoch_has_room(list_length(requests) + LEADER_BATCH_REQUESTS))
+			if (!take_requests(&requests))
 			{
 				elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
 				break;
 			}
-			requests = list_concat(requests,
-								   ZkTakeRequests(LEADER_BATCH_REQUESTS, LEADER_BATCH_BYTES));
 			if (requests != NIL)
 			{
 				if (!lead_batch(requests, loop_cxt))
