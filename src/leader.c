@@ -535,11 +535,14 @@ advance_learner(int i, TimestampTz now)
 		return;
 	}
 	/*
-	 * It left and came back since we began with it (as after installing
-	 * a SNAP): begin again now rather than at the end of zkpg.init_limit.
+	 * It left and came back while we synced it (as after installing a
+	 * SNAP): begin again now rather than at the end of zkpg.init_limit.
+	 * (An active learner that came back refuses our APPENDs instead; a
+	 * late note of its past must not disturb it.)
 	 */
-	if (l->phase != LP_NONE && st.role_changes != l->role_changes)
+	if (l->phase != LP_NONE && l->phase != LP_ACTIVE && st.role_changes != l->role_changes)
 	{
+		elog(LOG, "zkpg server %d rejoined; leader %d syncs it again", ZkQuorum.peers[i].id, zk_myid);
 		set_phase(i, LP_NONE);
 		return;
 	}

@@ -124,21 +124,32 @@ send_requests(List *requests)
 	m.n = n;
 
 	/*
-	 * If the leader is gone, the requests are lost with it: when this role
-	 * ends, their backends learn at once that the outcome is unknown
-	 * (ZK004), as ZooKeeper's clients do on a lost connection.
+	 * Taken only while the connection is up, so this fails only if it
+	 * broke just now.  The requests are lost then, and their backends
+	 * learn at once that the outcome is unknown (ZK004), as ZooKeeper's
+	 * clients do on a lost connection, rather than at zkpg.request_timeout.
 	 */
 	if (!ZkPeerSend(leader_index, ZK_MSG_REQUESTS, 0, &m))
-		elog(DEBUG1, "zkpg could not forward %d requests to leader", n);
+	{
+		elog(LOG, "zkpg could not forward %d requests to leader", n);
+		ZkFailWaitingRequests();
+	}
 }
 
-/* forward a batch of queued requests; true if there was one */
+/*
+ * Forward a batch of queued requests; true if there was one.  None is
+ * taken while our own connection to the leader is not up: a learner may
+ * be synced (over the leader's connection to us) before it is, as after
+ * a restart of the leader, and requests sent into a connection that is
+ * not up would be lost.
+ */
 static bool
 forward_requests(void)
 {
 	List	   *requests;
 
-	if (ZkTransportPending(leader_index) >= MAX_PENDING_MESSAGES)
+	if (!ZkTransportConnected(leader_index) ||
+		ZkTransportPending(leader_index) >= MAX_PENDING_MESSAGES)
 		return false;
 	requests = ZkTakeRequests(LEARNER_BATCH_REQUESTS, LEARNER_BATCH_BYTES);
 	if (requests == NIL)
@@ -224,7 +235,7 @@ ZkLearn(ZkElection *election)
 
 		if (serving)
 		{
-			if (!closed_stale)
+			if (!closed_stale && ZkTransportConnected(leader_index))
 			{
 				List	   *closes = ZkPeerStaleSessionCloses();
 

@@ -800,6 +800,15 @@ two_phase_look(void)
 	my_note.vote.zxid = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
 	my_note.vote.peer_epoch = current_epoch;
 	ZkPeerPublish(election.result, false, coordinator, current_epoch);
+	/* (and say so: it replaces a LOOKING not yet sent to a coordinator that was down) */
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (ZkQuorum.peers[i].id == coordinator && coordinator != zk_myid)
+		{
+			ZkPeerMessage m;
+
+			memset(&m, 0, sizeof(m));
+			(void) ZkPeerSend(i, ZK_MSG_NOTIFICATION, 0, &m);
+		}
 }
 
 /* stay idle and never serve: a configuration the operator must fix */

@@ -10,7 +10,9 @@
 #    leaves the participants disagreeing until its recovery commits the
 #    batch everywhere; prepared transactions zkpg did not make are left
 #    alone; a mode mismatch and max_prepared_transactions = 0 stop the
-#    worker with a clear message;
+#    worker with a clear message; a participant synced after a coordinator
+#    restart before its own connection to the coordinator is up forwards
+#    its writes once it is, instead of losing them;
 # 3. 3pc: a participant whose CanCommit promise is not followed by
 #    PreCommit aborts on its timeout; a coordinator killed after PreCommit
 #    leaves nothing in doubt: the participants commit on their own;
@@ -322,6 +324,42 @@ $with_observer->safe_psql('postgres', 'CREATE EXTENSION zkpg');
 is($with_observer->safe_psql('postgres', 'SELECT state FROM zkpg.status'), 'starting',
 	'and that server does not serve');
 $with_observer->stop('immediate');
+
+# --- 2b. 2pc: a participant synced before its own link to the coordinator -------
+# After a coordinator restart, a participant is synced over the
+# coordinator's connection to it, and may serve before its own connection
+# to the coordinator is up.  A write it took then must not be lost (it was
+# dropped, and its client waited for zkpg.request_timeout: the third of
+# the throughput after a coordinator restart in docs/comparison): it is
+# forwarded once the connection is up.
+{
+	my @r = ZkpgNode::create_ensemble(3, name => 'twopcr', relays => 1,
+		conf => conf_for('2pc', "zkpg.sync_limit = 30\nzkpg.request_timeout = 600000\n"));
+	start_all(@r);
+	my $P = $r[1];
+	my $client = client_with_session($P);
+	my $plog = -s $P->logfile;
+	ZkpgNode::kill9_server($r[0]);
+	ok($P->wait_for_log(qr/zkpg lost (its connection to )?leader 1/, $plog),
+		'2pc: the participant sees the coordinator go');
+	# its own link to the coordinator stays down; the coordinator's to it works
+	NetSplit::cut($P->{_links}{1});
+	$plog = -s $P->logfile;
+	$r[0]->start;
+	ok($P->wait_for_log(qr/zkpg server 2 serves as participating of leader 1, epoch/, $plog),
+		'2pc: the restarted coordinator syncs the participant while that link is cut');
+	send_async($client, "SELECT zk_create('/forwarded-late', 'x')");
+	ok($P->poll_query_until($db, 'SELECT outstanding_requests = 1 FROM zkpg.status'),
+		'2pc: a write waits there');
+	NetSplit::heal($P->{_links}{1});
+	like(wait_async($client), qr{/forwarded-late}, '2pc: it is forwarded once the link is up, and done');
+	ok(ZkpgNode::wait_serving($_), '2pc: ' . $_->name . ' serves') for @r;
+	ZkpgNode::converged('2pc: after a participant synced before its link', @r);
+	# (not quit: a client still waiting would be waited for)
+	$client->{run}->kill_kill;
+	ZkpgNode::stop_relays(\@r);
+	$_->stop('immediate') for @r;
+}
 
 # --- 3. 3pc: the participants' timeouts ----------------------------------------
 my @q = ZkpgNode::create_ensemble(3, name => 'threepc',
