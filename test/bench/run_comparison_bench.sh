@@ -99,7 +99,7 @@ CONF
 					rport=$((BASE + 10 + i * 3 + j))
 					# (to a file: the relay keeps the perl's stdout open)
 					perl -I "$here/test" -MNetSplit -e \
-						'my $l = NetSplit::start_link(@ARGV); print "$l->{pid}\n";' \
+						'my $l = NetSplit::detach(NetSplit::start_link(@ARGV)); print "$l->{pid}\n";' \
 						"$rport" "$(port "$j")" > "$work/relay$i$j.pid"
 					relay[$i$j]=$(cat "$work/relay$i$j.pid")
 					relay_pids+=("${relay[$i$j]}")
