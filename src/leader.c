@@ -98,7 +98,7 @@ typedef struct Learner
 	ZkZxid		acked;			/* logged durably there, as our history */
 	ZkZxid		commit_sent;
 	bool		truncate;		/* the next APPEND carries TRUNC */
-	bool		forced_snap;	/* zkpg.force_snapshot_sync: one SNAP sent */
+	bool		forced_snap;	/* its last sync was a forced SNAP */
 	uint32		role_changes;	/* its ZkPeerStatus.role_changes at LEADERINFO */
 	TimestampTz phase_since;
 	TimestampTz heard;
@@ -307,12 +307,10 @@ choose_sync(int i, const ZkPeerAnswer *a)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(caller);
 
-	/* (a forced SNAP once per learner: after it, the learner rejoins) */
+	/* (forced, every other sync: the learner rejoins after a SNAP) */
 	if (zk_force_snapshot_sync && !learners[i].forced_snap)
-	{
-		learners[i].forced_snap = true;
 		floor = -1;
-	}
+	learners[i].forced_snap = zk_force_snapshot_sync && floor == -1;
 	if (floor < 0 || (floor < theirs && a->applied > floor))
 	{
 		/* behind our purged log, or it applied what we never had */

@@ -26,6 +26,7 @@
 # Usage:
 #	  test/bench/run_comparison_bench.sh [-T SECONDS] [--down SECONDS]
 #		  [--modes "zab 2pc 3pc"] [--out DIR] [--port BASE] [--keep]
+#		  [--plot-only]	(plot and summarize the CSV files of --out again)
 #
 # IDENTIFICATION
 #	  test/bench/run_comparison_bench.sh
@@ -40,6 +41,7 @@ MODES="zab 2pc 3pc"
 BASE=5661
 TICK=100
 KEEP=0
+PLOT_ONLY=0
 here=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$here/docs/comparison"
 while [ $# -gt 0 ]; do
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
 		--out) OUT=$2; shift 2 ;;
 		--port) BASE=$2; shift 2 ;;
 		--keep) KEEP=1; shift ;;
+		--plot-only) PLOT_ONLY=1; shift ;;
 		*) sed -n '3,/^# IDENTIFICATION/p' "$0" | sed -e '$d' -e 's/^#[ \t]\{0,1\}//'; exit 1 ;;
 	esac
 done
@@ -280,23 +283,26 @@ partition()
 	teardown_mode
 }
 
-echo "mode,run,ops_s,p50_ms,p99_ms,errors" > "$OUT/creates.csv"
-echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_participant_kill.csv"
-echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_coordinator_kill.csv"
-echo "mode,kill_to_first_write_s,restart_to_first_write_s,batches_in_doubt,log_lock_held,in_doubt_until_s,survivors_trees_0.5s_after_kill,survivors_trees_before_restart" > "$OUT/coordinator_kill.csv"
-echo "mode,write,split_on_leader_other_victim,victim_vs_leader_digest,victim_holds_what_the_others_lack,converged_after_heal,split_on_victim_after_heal" > "$OUT/partition.csv"
+if [ "$PLOT_ONLY" = 0 ]; then
+	echo "mode,run,ops_s,p50_ms,p99_ms,errors" > "$OUT/creates.csv"
+	echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_participant_kill.csv"
+	echo "mode,elapsed_ms,ok,failed" > "$OUT/timeline_coordinator_kill.csv"
+	echo "mode,kill_to_first_write_s,restart_to_first_write_s,batches_in_doubt,log_lock_held,in_doubt_until_s,survivors_trees_0.5s_after_kill,survivors_trees_before_restart" > "$OUT/coordinator_kill.csv"
+	echo "mode,write,split_on_leader_other_victim,victim_vs_leader_digest,victim_holds_what_the_others_lack,converged_after_heal,split_on_victim_after_heal" > "$OUT/partition.csv"
 
-for mode in $MODES; do
-	echo "== $mode" >&2
-	setup_mode "$mode"
-	throughput "$mode"
-	kill_participant "$mode"
-	kill_coordinator "$mode"
-	teardown_mode
-	partition "$mode"
-done
+	for mode in $MODES; do
+		echo "== $mode" >&2
+		setup_mode "$mode"
+		throughput "$mode"
+		kill_participant "$mode"
+		kill_coordinator "$mode"
+		teardown_mode
+		partition "$mode"
+	done
+fi
 
 # plot data: one row per run, one column per mode; one timeline per mode
+[ -n "${work:-}" ] || { work=$(mktemp -d /tmp/zkpg-cmp-plot.XXXXXX); chmod 755 "$work"; }
 for field in 3 4; do
 	for run in "1 clients" "8 clients" "32 clients" "8 x 32 pipelined"; do
 		printf '"%s"' "$run"
@@ -310,7 +316,8 @@ for mode in $MODES; do
 	awk -F, -v m="$mode" '$1 == m { print $2 / 1000, $3 * 4 }' "$OUT/timeline_participant_kill.csv" > "$work/tp_$mode.dat"
 	awk -F, -v m="$mode" '$1 == m { print $2 / 1000, $3 * 4 }' "$OUT/timeline_coordinator_kill.csv" > "$work/tc_$mode.dat"
 done
-if [ "$(id -u)" = 0 ]; then chown postgres "$OUT"/*.dat "$work"/*.dat; fi
+# (gnuplot runs as postgres: it must be able to write the plot)
+if [ "$(id -u)" = 0 ]; then touch "$OUT/comparison.png"; chown postgres "$OUT"/*.dat "$work"/*.dat "$OUT/comparison.png"; fi
 if command -v gnuplot >/dev/null; then
 	bars=""; lat=""; tp=""; tc=""; col=2
 	for mode in $MODES; do

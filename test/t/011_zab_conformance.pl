@@ -11,7 +11,8 @@
 # 4. A SNAP install tells this server's sessions what DIFF would have: the
 #    sessions the leader closed meanwhile expire here, a lock waiter of one
 #    ends with ZK112 instead of waiting forever; the watches of a session
-#    that lives through it fire for what the copy changed, and only those.
+#    that lives through it fire for what the copy changed, and only those;
+#    a copy whose source no longer leads its epoch is not installed.
 # 5. The end of an epoch's zxids: a leader whose counter is near 2^32 starts
 #    a new epoch instead of wrapping, in the client path and the
 #    housekeeping path (container deletes), and nothing acknowledged is lost.
@@ -76,6 +77,7 @@ sub wait_log
 }
 
 sub sync_all { $_->safe_psql($db, $SYNC) for @_; return; }
+sub epoch_of { return $_[0]->safe_psql($db, 'SELECT epoch FROM zkpg.status'); }
 
 # --- 1. a forwarded request held across a change of role -------------------
 {
@@ -273,8 +275,33 @@ sub notifications
 	ZkpgNode::converged('after 4b', @nodes);
 }
 
+# --- 4c. a SNAP whose source no longer leads its epoch is not installed -----
+{
+	$leader = ZkpgNode::wait_for_leader(\@nodes);
+	my $L = node_by_id($leader);
+	my ($fid) = others($leader);
+	my $F = node_by_id($fid);
+	my $epoch = epoch_of($L);
+	$L->safe_psql($db, "ALTER SYSTEM SET zkpg.force_snapshot_sync = on; SELECT pg_reload_conf()");
+	pause($F, 'snap_before_install', 'arm');
+	my $flog = -s $F->logfile;
+	# the follower's worker starts over; the leader syncs it by SNAP
+	$F->safe_psql($db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'zkpg quorum peer'");
+	ok($F->poll_query_until($db, "SELECT zkpg.test_pause_point('snap_before_install', 'reached')"),
+		'4c: the follower copied the leader\'s tree and is held before installing it');
+	# the leader's role ends; the ensemble goes on in a later epoch
+	$L->safe_psql($db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'zkpg quorum peer'");
+	ok($L->poll_query_until($db, "SELECT state IN ('leading', 'following') AND epoch > $epoch FROM zkpg.status"),
+		'4c: the ensemble is in a later epoch');
+	pause($F, 'snap_before_install', 'release');
+	ok(wait_log($F, qr/zkpg leader $leader no longer leads epoch $epoch: its snapshot is not installed/, $flog),
+		'4c: the follower does not install the snapshot');
+	$L->safe_psql($db, "ALTER SYSTEM RESET zkpg.force_snapshot_sync; SELECT pg_reload_conf()");
+	ok(ZkpgNode::wait_serving($_), '4c: ' . $_->name . ' serves') for @nodes;
+	ZkpgNode::converged('after 4c', @nodes);
+}
+
 # --- 5. the end of an epoch's zxids -----------------------------------------
-sub epoch_of { return $_[0]->safe_psql($db, 'SELECT epoch FROM zkpg.status'); }
 {
 	# (a) the housekeeping path: a thousand empty containers (as many as
 	# one look for them finds), their deletes one batch that does not fit
