@@ -49,3 +49,17 @@ recv 3 leading 6 3 300000001 3
 recv 3 looking 7 -1 0 0
 recv 2 following 6 3 300000001 3
 $$);
+
+-- Votes for ourselves count only from this election (ZooKeeper's
+-- checkLeader): server 3 ended its role and looks again (election epoch
+-- 5); servers 1 and 2 still follow it, in election 4, and do not make it
+-- lead again before they look too.
+SELECT * FROM zkpg.election_script($$
+servers 1=a:1,2=b:2,3=c:3
+start 3 300000001 3 4
+recv 1 following 4 3 300000001 3
+recv 2 following 4 3 300000001 3
+recv 1 looking 5 3 300000001 3
+recv 2 looking 5 3 300000001 3
+advance 300
+$$);

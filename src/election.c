@@ -31,7 +31,7 @@ static int	peer_index(const ZkQuorumConfig *config, int id);
 static bool is_voter(const ZkQuorumConfig *config, int id);
 static int	count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes,
 						   const ZkVote *vote, bool full);
-static bool leader_confirms(const ZkElection *e, int32 leader, int64 epoch);
+static bool leader_confirms(const ZkElection *e, int32 leader, int64 epoch, int64 election_epoch);
 static void decide(ZkElection *e, const ZkVote *vote);
 
 static int
@@ -89,16 +89,21 @@ count_agreeing(const ZkElection *e, const bool *has, const ZkVote *votes, const 
 	return n;
 }
 
-/* a leader other than us must itself say it leads, in that epoch */
+/*
+ * A leader other than us must itself say it leads, in that epoch.  Votes
+ * for us count only from this election (ZooKeeper's checkLeader): notes of
+ * servers that still follow our previous role must not make us lead again
+ * before they noticed it ended.
+ */
 static bool
-leader_confirms(const ZkElection *e, int32 leader, int64 epoch)
+leader_confirms(const ZkElection *e, int32 leader, int64 epoch, int64 election_epoch)
 {
 	int			i = peer_index(e->config, leader);
 
 	if (i < 0)
 		return false;
 	if (i == e->my_index)
-		return true;
+		return election_epoch == e->logicalclock;
 	return e->has_out[i] && e->out_state[i] == ZK_STATE_LEADING && e->out[i].leader == leader &&
 		e->out[i].peer_epoch == epoch;
 }
@@ -211,7 +216,7 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		e->has_recv[from] = true;
 		e->recv[from] = n->vote;
 		if (ZkIsQuorum(e->config, count_agreeing(e, e->has_recv, e->recv, &n->vote, false)) &&
-			leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
+			leader_confirms(e, n->vote.leader, n->vote.peer_epoch, n->election_epoch))
 		{
 			decide(e, &n->vote);
 			return false;
@@ -228,7 +233,8 @@ ZkElectionReceive(ZkElection *e, const ZkNotification *n)
 		 */
 		int			agreeing = count_agreeing(e, e->has_out, e->out, &with_us, false);
 
-		if (ZkIsQuorum(e->config, agreeing) && leader_confirms(e, n->vote.leader, n->vote.peer_epoch))
+		if (ZkIsQuorum(e->config, agreeing) &&
+			leader_confirms(e, n->vote.leader, n->vote.peer_epoch, n->election_epoch))
 		{
 			e->logicalclock = n->election_epoch;
 			decide(e, &n->vote);
