@@ -99,8 +99,10 @@ sub epoch_of { return $_[0]->safe_psql($db, 'SELECT epoch FROM zkpg.status'); }
 	$F->safe_psql($db, "SELECT zk_create('/x', 'v0')");
 	sync_all(@nodes);
 
-	pause($L, 'forward_before_push', 'arm');
+	# (its session first: the held request must be the write)
 	my $c = $F->background_psql($db, on_error_stop => 0);
+	$c->query_safe('SELECT zk_session_id()');
+	pause($L, 'forward_before_push', 'arm');
 	send_async($c, "SELECT (zk_set('/x', 'v1')).version");
 	ok($L->poll_query_until($db, "SELECT zkpg.test_pause_point('forward_before_push', 'reached')"),
 		'1: the leader holds the forwarded write A between its check and its push');
@@ -112,10 +114,10 @@ sub epoch_of { return $_[0]->safe_psql($db, 'SELECT epoch FROM zkpg.status'); }
 	$leader = ZkpgNode::wait_for_leader(\@nodes);
 	is($leader, 3, '1: the same server leads');
 	cmp_ok(epoch_of($L), '>', $epoch, '1: in a later epoch');
-	is($F->safe_psql($db, "$SYNC SELECT convert_from(data, 'UTF8') FROM zk_get('/x')"), 'v0',
+	# the same client, in the same session
+	is($c->query_safe("$SYNC SELECT convert_from(data, 'UTF8') FROM zk_get('/x')"), 'v0',
 		'1: after zk_sync, A is not applied');
-	is($F->safe_psql($db, "SELECT (zk_set('/x', 'v2')).version"), '1', '1: the client writes B');
-	$c->quit;
+	is($c->query_safe("SELECT (zk_set('/x', 'v2')).version"), '1', '1: the client writes B');
 
 	my $from = -s $L->logfile;
 	pause($L, 'forward_before_push', 'release');
@@ -129,6 +131,7 @@ sub epoch_of { return $_[0]->safe_psql($db, 'SELECT epoch FROM zkpg.status'); }
 		is($n->safe_psql($db, "SELECT convert_from(data, 'UTF8') || ' ' || version FROM zk_get('/x')"),
 			'v2 1', '1: ' . $n->name . ': B stands, A was never decided');
 	}
+	$c->quit;
 	ZkpgNode::converged('after 1', @nodes);
 }
 
@@ -316,6 +319,7 @@ sub notifications
 
 # --- 5. the end of an epoch's zxids -----------------------------------------
 {
+	my %logpos = map { $_->name => -s $_->logfile } @nodes;
 	# (a) the housekeeping path: a thousand empty containers (as many as
 	# one look for them finds), their deletes one batch that does not fit
 	$leader = ZkpgNode::wait_for_leader(\@nodes);
@@ -381,6 +385,12 @@ sub notifications
 			't', '5b: ' . $n->name . ': zxids strictly increase across the new epoch');
 	}
 	ZkpgNode::converged('after 5b', @nodes);
+	for my $n (@nodes)
+	{
+		unlike(substr(slurp_file($n->logfile), $logpos{ $n->name }),
+			qr/duplicate key value violates unique constraint "txnlog_pkey"|txn zxids are not increasing/,
+			'5: ' . $n->name . ': no zxid was numbered twice');
+	}
 }
 
 ZkpgNode::stop_relays(\@nodes);
