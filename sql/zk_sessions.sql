@@ -236,6 +236,41 @@ SELECT zk_test_wait(format($$SELECT NOT EXISTS (SELECT FROM zkpg.session WHERE s
 SELECT zk_test_remote('victim', 'SELECT 1') AS victim_connection;
 SELECT dblink_disconnect('victim');
 
+--
+-- Reads open no session: zk_get, zk_exists, zk_get_children, zk_get_acl
+-- and zk_count_children without a watch leave the backend without one and
+-- log nothing (no replicated createSession per short-lived connection);
+-- a watch, zk_add_auth or zk_session_id() opens it.
+--
+SELECT zk_create('/sess/read', 'r');
+SELECT zk_create('/sess/read/child');
+SELECT last_logged_zxid AS logged_before FROM zkpg.status \gset
+SELECT dblink_connect('reader', 'dbname=' || current_database());
+SELECT zk_test_remote('reader', $$SELECT convert_from(data, 'UTF8') FROM zk_get('/sess/read')$$) AS data,
+       zk_test_remote('reader', $$SELECT (zk_exists('/sess/read')).num_children$$) AS num_children,
+       zk_test_remote('reader', $$SELECT zk_exists('/sess/none') IS NULL$$) AS absent,
+       zk_test_remote('reader', $$SELECT string_agg(c, ',') FROM zk_get_children('/sess/read') c$$) AS children,
+       zk_test_remote('reader', $$SELECT array_length(zk_get_acl('/sess/read'), 1)$$) AS acl_entries,
+       zk_test_remote('reader', $$SELECT zk_count_children('/sess/read')$$) AS descendants;
+SELECT count(*) AS reader_sessions FROM zkpg.sessions
+ WHERE backend_pid = zk_test_remote('reader', 'SELECT pg_backend_pid()')::integer;
+SELECT last_logged_zxid = :logged_before AS reads_logged_nothing FROM zkpg.status;
+-- the errors of reads are the same without a session
+SELECT zk_test_remote('reader', $$SELECT * FROM zk_get('/sess/none')$$);
+-- a watch opens the session (its events need a channel)
+SELECT zk_test_remote('reader', $$SELECT count(*) FROM zk_get_children('/sess/read', true)$$) AS watched;
+SELECT count(*) AS reader_sessions FROM zkpg.sessions
+ WHERE backend_pid = zk_test_remote('reader', 'SELECT pg_backend_pid()')::integer;
+SELECT dblink_disconnect('reader');
+-- so does zk_add_auth: identities belong to a session
+SELECT dblink_connect('reader', 'dbname=' || current_database());
+SELECT zk_test_remote('reader', $$SELECT zk_add_auth('digest', 'u:p')$$);
+SELECT count(*) AS reader_sessions FROM zkpg.sessions
+ WHERE backend_pid = zk_test_remote('reader', 'SELECT pg_backend_pid()')::integer;
+SELECT dblink_disconnect('reader');
+SELECT zk_test_wait($$SELECT count(*) = 1 FROM zkpg.sessions$$) AS reader_sessions_closed;
+SELECT zk_delete('/sess/read/child'), zk_delete('/sess/read');
+
 -- what is left: this session only, no orphan
 SELECT * FROM zk_get_children('/sess') c ORDER BY c;
 SELECT zk_test_orphan_ephemerals() AS orphan_ephemerals;

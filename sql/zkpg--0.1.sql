@@ -161,7 +161,8 @@ CREATE FUNCTION zkpg.status_info(
 	OUT applied_zxid bigint, OUT outstanding_requests integer, OUT znode_count bigint,
 	OUT session_count integer, OUT watch_count integer, OUT write_latency_min_ms float8,
 	OUT write_latency_avg_ms float8, OUT write_latency_max_ms float8,
-	OUT writes_measured bigint, OUT database text)
+	OUT writes_measured bigint, OUT database text, OUT read_only boolean,
+	OUT not_serving_reason text)
 	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_status_info' LANGUAGE C VOLATILE;
 CREATE VIEW zkpg.status AS SELECT * FROM zkpg.status_info();
 GRANT SELECT ON zkpg.status TO PUBLIC;

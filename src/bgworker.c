@@ -25,6 +25,7 @@
 
 #include "bgworker.h"
 #include "internal_sql.h"
+#include "shmem.h"
 #include "zkpg.h"
 
 void
@@ -73,11 +74,18 @@ ZkWorkerWaitForExtension(void)
 		installed = OidIsValid(get_extension_oid("zkpg", true));
 		CommitTransactionCommand();
 		if (installed)
+		{
+			/* requests wait for us from now, not from the server's start */
+			if (logged)
+				ZkSetNotServingReason(NULL, true);
 			return;
+		}
 		if (!logged)
 		{
 			elog(LOG, "zkpg worker waiting for CREATE EXTENSION zkpg in database \"%s\"",
 				 zk_database);
+			ZkSetNotServingReason(psprintf("waiting for CREATE EXTENSION zkpg in database \"%s\"",
+										   zk_database), false);
 			logged = true;
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

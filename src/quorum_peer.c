@@ -89,8 +89,7 @@ static void
 peer_set_state(ZkServerState state, bool serving)
 {
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->state = state;
-	ZkShmem->serving = serving;
+	ZkSetServingLocked(state, serving);
 	ZkShmem->epoch = current_epoch;
 	ZkShmem->leader_id = serving ? zk_myid : -1;
 	LWLockRelease(ZkShmem->state_lock);
@@ -466,8 +465,7 @@ ZkPeerPublish(ZkServerState state, bool serving, int leader, int64 epoch)
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->my_notification = my_note;
 	ZkShmem->have_notification = true;
-	ZkShmem->state = state;
-	ZkShmem->serving = serving;
+	ZkSetServingLocked(state, serving);
 	ZkShmem->leader_id = leader;
 	ZkShmem->epoch = epoch;
 	LWLockRelease(ZkShmem->state_lock);
@@ -615,7 +613,9 @@ ZkPeerWait(long timeout_ms)
 						ZkReplicationName(zk_replication)),
 				 errdetail("Every peer of an ensemble must use the same replication; this server will not serve requests."),
 				 errhint("Set the same zkpg.replication on every peer and restart them.")));
-		ZkPeerStop();
+		ZkPeerStop(psprintf("zkpg.replication mismatch: server %d uses \"%s\", this server \"%s\"",
+							mismatch_from, ZkReplicationName(mismatch_mode),
+							ZkReplicationName(zk_replication)));
 	}
 	ZkWorkerCheckSignals();
 	return received;
@@ -739,7 +739,8 @@ check_two_phase_config(void)
 						ZkReplicationName(zk_replication)),
 				 errdetail("This server will not serve requests."),
 				 errhint("Set max_prepared_transactions to at least 2 on every peer and restart the server.")));
-		ZkPeerStop();
+		ZkPeerStop(psprintf("zkpg.replication = \"%s\" needs max_prepared_transactions > 0",
+							ZkReplicationName(zk_replication)));
 	}
 	for (i = 0; i < ZkQuorum.npeers; i++)
 		if (ZkQuorum.peers[i].observer)
@@ -749,7 +750,8 @@ check_two_phase_config(void)
 							ZkReplicationName(zk_replication), ZkQuorum.peers[i].id),
 					 errdetail("Every peer is a participant in two- and three-phase commit; this server will not serve requests."),
 					 errhint("Remove \":observer\" from zkpg.servers, or use zkpg.replication = 'zab'.")));
-			ZkPeerStop();
+			ZkPeerStop(psprintf("zkpg.replication = \"%s\" does not support observers (server %d)",
+								ZkReplicationName(zk_replication), ZkQuorum.peers[i].id));
 		}
 }
 
@@ -811,11 +813,15 @@ two_phase_look(void)
 		}
 }
 
-/* stay idle and never serve: a configuration the operator must fix */
+/*
+ * Stay idle and never serve: a configuration the operator must fix.
+ * zkpg.status says why (reason), as the log did.
+ */
 void
-ZkPeerStop(void)
+ZkPeerStop(const char *reason)
 {
 	peer_set_state(ZK_STATE_STARTING, false);
+	ZkSetNotServingReason(reason, false);
 	for (;;)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
@@ -899,7 +905,7 @@ ZkQuorumPeerMain(Datum arg)
 					 errdetail("zkpg.servers = \"%s\", zkpg.myid = %d; this server will not serve requests.",
 							   zk_servers, zk_myid),
 					 errhint("Fix the configuration and restart the server.")));
-			ZkPeerStop();
+			ZkPeerStop(psprintf("invalid configuration: %s", reason));
 		}
 		if (ZkQuorum.my_index >= 0 && zk_replication != ZK_REPLICATION_ZAB)
 			check_two_phase_config();

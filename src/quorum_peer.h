@@ -48,7 +48,7 @@ extern bool ZkPeerSendWrapped(int peer, ZkPeerMsgType type, int64 value, ZkPeerM
 extern bool ZkPeerSendSql(int peer, int64 value, const char *sql);
 extern List *ZkPeerWait(long timeout_ms);
 extern void ZkPeerResetConnections(void);
-extern void ZkPeerStop(void) pg_attribute_noreturn();
+extern void ZkPeerStop(const char *reason) pg_attribute_noreturn();
 extern ZkZxid ZkPeerProcessBatch(List *requests, int64 epoch, uint32 *counter,
 								 ZkProposeHook propose, void *arg, bool log_here);
 extern List *ZkPeerHousekeeping(void);

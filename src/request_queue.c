@@ -148,34 +148,42 @@ record_latency(TimestampTz start)
 }
 
 /*
- * Wait until this server accepts writes, or fail with ZK004.
+ * Wait until this server serves requests, or fail with ZK004.  An
+ * election and a sync take a few ticks, so a request waits for them, but
+ * no longer than that bound counted from when the server stopped serving
+ * (or started trying): a server that has not served for longer has no
+ * quorum, and then refuses writes and session opens at once, as
+ * ZooKeeper's read-only mode does, while reads go on (zkpg.read_only).
  */
 void
 ZkWaitUntilServing(TimestampTz deadline)
 {
-	/* an election and a sync take a few ticks: wait that long, not more */
-	TimestampTz election_deadline =
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(zk_init_limit * zk_tick_ms, 1000));
-
 	for (;;)
 	{
 		bool		serving;
 		ZkServerState state;
+		TimestampTz since;
+		char		reason[ZK_REASON_BYTES];
+		TimestampTz now;
 
 		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
 		serving = ZkShmem->serving;
 		state = ZkShmem->state;
+		since = ZkShmem->not_serving_since;
+		strlcpy(reason, ZkShmem->not_serving_reason, sizeof(reason));
 		LWLockRelease(ZkShmem->state_lock);
 		if (serving)
 			return;
-		if (GetCurrentTimestamp() >= deadline ||
-			(state != ZK_STATE_STARTING && GetCurrentTimestamp() >= election_deadline))
+		now = GetCurrentTimestamp();
+		if (now >= deadline ||
+			now >= TimestampTzPlusMilliseconds(since, ZkElectionBoundMs()))
 			ereport(ERROR,
 					(errcode(ERRCODE_ZK_CONNECTIONLOSS),
 					 errmsg("zkpg server is not serving requests"),
-					 errdetail("The server state is \"%s\".", ZkServerStateName(state)),
-					 errhint("Check that the zkpg workers run and that CREATE EXTENSION zkpg was run in database \"%s\".",
-							 zk_database)));
+					 errdetail("The server state is \"%s\": %s.", ZkServerStateName(state),
+							   ZkNotServingReason(state, reason)),
+					 errhint("zkpg.status and the server log say more; reads are served from this server's state%s.",
+							 zk_read_only ? "" : " only with zkpg.read_only = on")));
 		wake_peer();
 		/* a new leader serves within a few ms of its sync: look often */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -183,6 +191,27 @@ ZkWaitUntilServing(TimestampTz deadline)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* How long a server may take to elect a leader and sync: init_limit ticks. */
+int
+ZkElectionBoundMs(void)
+{
+	return Max(zk_init_limit * zk_tick_ms, 1000);
+}
+
+/*
+ * A read is served from this server's applied state.  Without a quorum
+ * too in read-only mode (zkpg.read_only, the default); otherwise it waits
+ * for a leader as a write does.
+ */
+void
+ZkWaitUntilReadable(void)
+{
+	if (zk_read_only)
+		return;
+	ZkWaitUntilServing(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   zk_request_timeout_ms));
 }
 
 /*

@@ -44,6 +44,8 @@ typedef struct ZkCompletion
 extern void ZkSubmitAndWait(ZkRecord *req, ZkRequestResult *result);
 extern bool ZkEnqueueRequest(ZkRecord *req, int timeout_ms);
 extern void ZkWaitUntilServing(TimestampTz deadline);
+extern void ZkWaitUntilReadable(void);
+extern int	ZkElectionBoundMs(void);
 extern ZkZxid ZkLeaderCommittedZxid(TimestampTz deadline);
 
 /* called by the leader's peer_message backends */

@@ -150,18 +150,9 @@ ZkSessionEnsure(void)
 	ZkRequestResult res;
 	char	   *channel;
 
-	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
-	state = slot->session_state;
-	sid = slot->session_id;
-	LWLockRelease(ZkShmem->slot_lock);
-
-	if (state == ZK_SESSION_OPEN)
+	sid = ZkSessionCurrent();
+	if (sid != 0)
 		return sid;
-	if (state == ZK_SESSION_EXPIRED)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
-				 errmsg("zkpg session 0x%016llx has expired", (unsigned long long) sid),
-				 errhint("Call zk_close_session() or reconnect to start a new session.")));
 
 	if (!exit_callback_registered)
 	{
@@ -228,6 +219,32 @@ ZkSessionEnsure(void)
 				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
 				 errmsg("zkpg session 0x%016llx expired as it opened", (unsigned long long) sid)));
 	return sid;
+}
+
+/*
+ * The session of this backend for a call that needs none (a read without
+ * a watch): its id, 0 when none is open.  A read opens no session, so it
+ * costs no replicated write and works without a quorum; but after expiry
+ * every call fails with ZK112, this one too.
+ */
+int64
+ZkSessionCurrent(void)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+	ZkSessionState state;
+	int64		sid;
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	state = slot->session_state;
+	sid = slot->session_id;
+	LWLockRelease(ZkShmem->slot_lock);
+
+	if (state == ZK_SESSION_EXPIRED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
+				 errmsg("zkpg session 0x%016llx has expired", (unsigned long long) sid),
+				 errhint("Call zk_close_session() or reconnect to start a new session.")));
+	return state == ZK_SESSION_OPEN ? sid : 0;
 }
 
 int32
@@ -470,6 +487,9 @@ publish_identity(void)
 	ListCell   *lc;
 	int			n = 0;
 
+	/* no session (a read without one): nobody reads the identity */
+	if (slot->session_id == 0 && published_session == 0)
+		return;
 	if (published_session != 0 && published_session == slot->session_id &&
 		published_role == role && published_generation == ids_generation &&
 		strcmp(published_addr, addr) == 0)

@@ -19,6 +19,7 @@ extern void ZkSessionInstallHooks(void);
 
 /* called by client backends */
 extern int64 ZkSessionEnsure(void);
+extern int64 ZkSessionCurrent(void);
 extern void ZkSessionClose(void);
 extern void ZkSessionMarkExpired(int64 session_id);
 extern int32 ZkSessionTimeoutMs(void);

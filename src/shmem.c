@@ -69,6 +69,8 @@ ZkShmemStartup(void)
 		ZkShmem->slot_lock = &locks[2].lock;
 		ZkShmem->watch_lock = &locks[3].lock;
 		ZkShmem->state = ZK_STATE_STARTING;
+		ZkShmem->not_serving_since = GetCurrentTimestamp();
+		strlcpy(ZkShmem->not_serving_reason, "starting", ZK_REASON_BYTES);
 		ZkShmem->leader_id = -1;
 		pg_atomic_init_u64(&ZkShmem->last_logged_zxid, 0);
 		pg_atomic_init_u64(&ZkShmem->committed_zxid, 0);
@@ -136,6 +138,64 @@ ZkServerStateName(ZkServerState state)
 			return "observing";
 	}
 	return "unknown";
+}
+
+/*
+ * Set the server's state; the caller holds state_lock exclusively.  The
+ * time serving stopped bounds how long a request waits for it to resume
+ * (request_queue.c), and a reason given while it did not serve is
+ * forgotten once it serves again.
+ */
+void
+ZkSetServingLocked(ZkServerState state, bool serving)
+{
+	if (ZkShmem->serving && !serving)
+		ZkShmem->not_serving_since = GetCurrentTimestamp();
+	if (serving)
+		ZkShmem->not_serving_reason[0] = '\0';
+	ZkShmem->state = state;
+	ZkShmem->serving = serving;
+}
+
+/*
+ * Say why this server does not serve (zkpg.status), NULL to forget it.
+ * restart_clock: the server only now starts trying (e.g. the extension was
+ * just created), so requests wait the full bound from now.
+ */
+void
+ZkSetNotServingReason(const char *reason, bool restart_clock)
+{
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	if (!ZkShmem->serving)
+	{
+		strlcpy(ZkShmem->not_serving_reason, reason ? reason : "", ZK_REASON_BYTES);
+		if (restart_clock)
+			ZkShmem->not_serving_since = GetCurrentTimestamp();
+	}
+	LWLockRelease(ZkShmem->state_lock);
+}
+
+/* Why a server in this state does not serve, if no reason was given. */
+const char *
+ZkNotServingReason(ZkServerState state, const char *given)
+{
+	if (given != NULL && given[0] != '\0')
+		return given;
+	switch (state)
+	{
+		case ZK_STATE_STARTING:
+			return "starting";
+		case ZK_STATE_LOOKING:
+			return "no quorum: looking for a leader";
+		case ZK_STATE_FOLLOWING:
+		case ZK_STATE_OBSERVING:
+			return "synchronizing with the leader";
+		case ZK_STATE_LEADING:
+			return "waiting for a quorum of peers to synchronize";
+		case ZK_STATE_STANDALONE:
+			break;
+	}
+	return "starting";
 }
 
 int

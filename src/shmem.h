@@ -177,12 +177,16 @@ typedef struct ZkBackendSlot
 	ZkOpResult	results[ZK_MAX_MULTI_OPS];
 } ZkBackendSlot;
 
+#define ZK_REASON_BYTES 256
+
 typedef struct ZkShared
 {
 	/* state_lock protects the fields up to queue_lock */
 	LWLock	   *state_lock;
 	ZkServerState state;
 	bool		serving;		/* writes are accepted */
+	TimestampTz not_serving_since;	/* when serving last became false */
+	char		not_serving_reason[ZK_REASON_BYTES];	/* why, if known */
 	int			leader_id;
 	int64		epoch;
 	Latch	   *peer_latch;
@@ -271,6 +275,9 @@ extern void ZkShmemRequest(void);
 extern void ZkShmemStartup(void);
 
 extern const char *ZkServerStateName(ZkServerState state);
+extern void ZkSetServingLocked(ZkServerState state, bool serving);
+extern void ZkSetNotServingReason(const char *reason, bool restart_clock);
+extern const char *ZkNotServingReason(ZkServerState state, const char *sticky);
 extern ZkBackendSlot *ZkMySlot(void);
 extern void ZkPeerStatusHeard(int peer, const ZkNotification *note);
 extern int	ZkMySlotIndex(void);

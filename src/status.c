@@ -42,7 +42,7 @@ PG_FUNCTION_INFO_V1(zkpg_local_sessions);
 PG_FUNCTION_INFO_V1(zkpg_local_watches);
 PG_FUNCTION_INFO_V1(zkpg_peer_info);
 
-#define STATUS_COLS 17
+#define STATUS_COLS 19
 
 static void require_shmem(void);
 static bool path_readable(const char *path, const ZkAuth *auth);
@@ -94,6 +94,8 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 	int			outstanding = 0;
 	int			sessions = 0;
 	int			i;
+	bool		serving;
+	char		reason[ZK_REASON_BYTES];
 
 	require_shmem();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -101,6 +103,8 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 
 	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
 	state = ZkShmem->state;
+	serving = ZkShmem->serving;
+	strlcpy(reason, ZkShmem->not_serving_reason, sizeof(reason));
 	leader = ZkShmem->leader_id;
 	epoch = ZkShmem->epoch;
 	znodes = ZkShmem->znode_count;
@@ -141,6 +145,10 @@ zkpg_status_info(PG_FUNCTION_ARGS)
 	values[14] = Float8GetDatum(lat_count ? lat_max / 1000.0 : 0);
 	values[15] = Int64GetDatum(lat_count);
 	values[16] = CStringGetTextDatum(zk_database);
+	/* without a quorum: serves reads only (zkpg.read_only), and why */
+	values[17] = BoolGetDatum(!serving && zk_read_only);
+	values[18] = CStringGetTextDatum(ZkNotServingReason(state, reason));
+	nulls[18] = serving;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

@@ -90,6 +90,7 @@ static int32 arg_version(FunctionCallInfo fcinfo, int argno, const char *what);
 static int8 parse_mode(const char *mode);
 static void acl_from_array(ArrayType *arr, ZkOp *op, const char *path);
 static bool arg_watch(FunctionCallInfo fcinfo, int argno);
+static int64 read_session(bool watch);
 static Datum stat_to_datum(TupleDesc desc, const ZkStat *stat);
 static void submit_single(ZkRecord *req, ZkOp *op, ZkRequestResult *res);
 static void multi_op_from_datum(Datum d, bool isnull_op, TupleDesc op_desc, int i,
@@ -753,6 +754,19 @@ ZkSync(void)
 }
 
 /*
+ * The session a read acts in.  A watch belongs to a session, so a read
+ * that sets one opens it; any other read opens none (it needs no quorum
+ * round trip then) and is served from this server's applied state, also
+ * without a quorum when zkpg.read_only is on.
+ */
+static int64
+read_session(bool watch)
+{
+	ZkWaitUntilReadable();
+	return watch ? ZkSessionEnsure() : ZkSessionCurrent();
+}
+
+/*
  * Read a node for the caller, checking perm; ZK101 when absent.
  */
 void
@@ -778,14 +792,16 @@ zk_get(PG_FUNCTION_ARGS)
 	bool		nulls[12] = {0};
 	bytea	   *data;
 	int64		sid;
+	bool		watch;
 
 	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
-	sid = ZkSessionEnsure();
+	watch = arg_watch(fcinfo, 1);
+	sid = read_session(watch);
 	InitMaterializedSRF(fcinfo, 0);
 	ZkReadNode(path, ZK_PERM_READ, true, &node);
 	ZkNodeToStat(&node, &stat);
-	if (arg_watch(fcinfo, 1))
+	if (watch)
 		ZkWatchRegister(sid, path, ZK_WATCH_DATA, true, &node);
 
 	data = palloc(VARHDRSZ + node.data_len);
@@ -819,16 +835,18 @@ zk_exists(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	int64		sid;
 	bool		exists;
+	bool		watch;
 
 	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
-	sid = ZkSessionEnsure();
+	watch = arg_watch(fcinfo, 1);
+	sid = read_session(watch);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "zk_exists must return a composite type");
 	exists = ZkTreeGetNode(ZkTreeMain(), path, false, &node);
 	if (exists && !ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
 		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
-	if (arg_watch(fcinfo, 1))
+	if (watch)
 		ZkWatchRegister(sid, path, ZK_WATCH_DATA, exists, &node);
 	if (!exists)
 		PG_RETURN_NULL();
@@ -848,14 +866,33 @@ zk_get_children(PG_FUNCTION_ARGS)
 	List	   *names;
 	ListCell   *lc;
 	int64		sid;
+	bool		watch;
 
 	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
-	sid = ZkSessionEnsure();
+	watch = arg_watch(fcinfo, 1);
+	sid = read_session(watch);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ZkReadNode(path, ZK_PERM_READ, false, &node);
 	names = ZkTreeGetChildren(ZkTreeMain(), path);
-	if (arg_watch(fcinfo, 1))
+
+	/*
+	 * The node and its children are read by two queries: a watch must be
+	 * registered for the children returned (or a change they show would
+	 * fire it again), so read until no child changed in between.
+	 */
+	while (watch)
+	{
+		ZkNode		again;
+
+		ZkReadNode(path, ZK_PERM_READ, false, &again);
+		if (again.czxid == node.czxid && again.pzxid == node.pzxid)
+			break;
+		node = again;
+		names = ZkTreeGetChildren(ZkTreeMain(), path);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (watch)
 		ZkWatchRegister(sid, path, ZK_WATCH_CHILD, true, &node);
 	foreach(lc, names)
 	{
@@ -882,7 +919,7 @@ zk_get_acl(PG_FUNCTION_ARGS)
 
 	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
-	(void) ZkSessionEnsure();
+	(void) read_session(false);
 	if (!ZkTreeGetNode(ZkTreeMain(), path, false, &node))
 		ZkReportError(ZK_ERR_NONODE, path, -1, "read");
 	auth = ZkMyAuth();
@@ -920,7 +957,7 @@ zk_count_children(PG_FUNCTION_ARGS)
 
 	ZkCheckUsable();
 	path = arg_path(fcinfo, 0, false);
-	(void) ZkSessionEnsure();
+	(void) read_session(false);
 	ZkReadNode(path, ZK_PERM_READ, false, &node);
 	n = ZkTreeCountDescendants(ZkTreeMain(), path);
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
@@ -996,6 +1033,8 @@ zk_add_auth(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("scheme and auth must not be null")));
+	/* an identity belongs to a session, as in ZooKeeper */
+	(void) ZkSessionEnsure();
 	ZkSessionAddAuth(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 					 text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();

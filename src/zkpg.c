@@ -45,6 +45,7 @@ int			zk_max_watches = 10000;
 int			zk_container_check_ms = 1000;
 int			zk_log_retain = 100000;
 bool		zk_force_snapshot_sync = false;
+bool		zk_read_only = true;
 double		zk_notify_queue_limit = 0.5;
 char	   *zk_unix_socket_address = NULL;
 char	   *zk_peer_roles = NULL;
@@ -215,6 +216,11 @@ _PG_init(void)
 							 "For tests, as ZooKeeper's zookeeper.forceSnapshotSync.",
 							 &zk_force_snapshot_sync, false,
 							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomBoolVariable("zkpg.read_only",
+							 "A server without a quorum serves reads from its applied state.",
+							 "As ZooKeeper's read-only mode: writes and session opens still get ZK004 at once.",
+							 &zk_read_only, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("zkpg.peer_roles",
 							   "The role each server's peer connections log in as: id=role, comma separated.",
 							   "Set, a peer connection speaks only for the server whose role it logged in as. Empty: any superuser or member of zkpg_peer may speak for any server.",

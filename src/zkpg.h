@@ -210,6 +210,7 @@ extern int	zk_max_watches;
 extern int	zk_container_check_ms;
 extern int	zk_log_retain;
 extern bool zk_force_snapshot_sync;
+extern bool zk_read_only;
 extern double zk_notify_queue_limit;
 extern char *zk_unix_socket_address;
 extern char *zk_peer_roles;
