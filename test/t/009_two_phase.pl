@@ -205,6 +205,23 @@ for my $i (0, 1)
 }
 is($reader->query_safe("SELECT count(*) FROM zk_get_children('/')"), '21',
 	'2pc: reads still work on a session of a participant');
+for my $i (0, 1)
+{
+	# a new connection's read needs no session, so no round of 2PC: it is
+	# served; a write with a request timeout longer than the statement's
+	# fails with ZK004 once the coordinator has no quorum, never by the
+	# statement timeout
+	my ($ret, $out, $err) = $p[$i]->psql($db,
+		"SET statement_timeout = '20s';\nSELECT count(*) FROM zk_get_children('/')");
+	is($out, '21', "2pc: a read on a new connection to server " . ($i + 1) . " is served while a participant is down");
+	my $t0 = time();
+	($ret, $out, $err) = $p[$i]->psql($db,
+		"\\set VERBOSITY verbose\nSET statement_timeout = '20s';\nSET zkpg.request_timeout = '60s';\n"
+		  . "SELECT zk_create('/while-down-new-$i', 'x')");
+	my $took = time() - $t0;
+	like($err, qr/ZK004|ZK007/, "2pc: a write on a new connection to server " . ($i + 1) . " fails with ZK004/ZK007");
+	unlike($err, qr/statement timeout/, "2pc: not by the statement timeout ($took s)");
+}
 $p[2]->start;
 ok(ZkpgNode::wait_serving($_), '2pc: serves again once every participant is back') for @p;
 $p[2]->safe_psql($db, "SELECT zk_create('/after-return', 'x')");
@@ -304,6 +321,18 @@ ok($p[2]->wait_for_log(qr/zkpg server [12] uses zkpg.replication = "2pc", server
 	'a mode mismatch is reported in the log');
 ok($p[2]->poll_query_until($db, "SELECT state = 'starting' FROM zkpg.status"),
 	'the mismatched peer does not serve');
+like($p[2]->safe_psql($db, 'SELECT not_serving_reason FROM zkpg.status'),
+	qr/zkpg.replication mismatch: server [12] uses "2pc", this server "zab"/,
+	'zkpg.status says why the mismatched peer does not serve');
+{
+	# it refuses at once, not after zkpg.request_timeout (set long here)
+	my $t0 = time();
+	my ($ret, $out, $err) = $p[2]->psql($db,
+		"\\set VERBOSITY verbose\nSET zkpg.request_timeout = '60s';\nSELECT zk_create('/mismatch', 'x')");
+	my $took = time() - $t0;
+	like($err, qr/ZK004.*\n.*replication mismatch/, 'a write on the mismatched peer fails with ZK004 and says why');
+	cmp_ok($took, '<', 10, "it fails within zkpg.init_limit ticks, not the request timeout ($took s)");
+}
 $_->stop('immediate') for @p;
 
 # max_prepared_transactions = 0
