@@ -85,7 +85,9 @@ ZkValidatePath(const char *path, bool sequential)
 		if (utf8 && c >= 0x80)
 		{
 			clen = pg_utf_mblen((const unsigned char *) path + i);
-			if (i + clen > len)
+			/* a decoded path (txn_codec.c) is not known to be valid UTF-8 */
+			if (i + clen > len ||
+				!pg_utf8_islegal((const unsigned char *) path + i, clen))
 				return "invalid character in path";
 			cp = utf8_to_unicode((const unsigned char *) path + i);
 		}
