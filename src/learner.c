@@ -158,7 +158,12 @@ forward_requests(void)
 	return true;
 }
 
-void
+/*
+ * Follow (or observe) election->leader until the role ends.  True when it
+ * ended because this server installed the leader's snapshot (it rejoins
+ * that leader then, quorum_peer.c), false otherwise.
+ */
+bool
 ZkLearn(ZkElection *election)
 {
 	MemoryContext loop_cxt;
@@ -171,6 +176,7 @@ ZkLearn(ZkElection *election)
 	static bool closed_stale = false;
 	uint64		sync_sent = 0;
 	bool		was_connected = false;
+	bool		snapped = false;
 	int			i;
 
 	leader_index = -1;
@@ -178,7 +184,7 @@ ZkLearn(ZkElection *election)
 		if (ZkQuorum.peers[i].id == election->leader)
 			leader_index = i;
 	if (leader_index < 0)
-		return;
+		return false;
 	follow_epoch = 0;
 	ZkPeerResetConnections();
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
@@ -362,7 +368,7 @@ ZkLearn(ZkElection *election)
 		if (snap_from == election->leader)
 		{
 			ZkPeerPublish(role, false, election->leader, follow_epoch);
-			(void) ZkSnapInstall(&ZkQuorum.peers[leader_index], snap_epoch);
+			snapped = ZkSnapInstall(&ZkQuorum.peers[leader_index], snap_epoch);
 			leader_left = true;
 		}
 		if (leader_left)
@@ -377,4 +383,5 @@ ZkLearn(ZkElection *election)
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	ZkPeerResetConnections();
+	return snapped;
 }

@@ -81,6 +81,7 @@ static uint64 inbox_seen[ZK_MAX_PEERS];
 
 static void ensemble_main(void) pg_attribute_noreturn();
 static void ensemble_look(void);
+static void rejoin_after_snap(void);
 static void two_phase_look(void);
 static void check_two_phase_config(void);
 static void load_position(void);
@@ -724,6 +725,35 @@ ensemble_look(void)
 }
 
 /*
+ * After installing its leader's snapshot, a learner follows that leader
+ * again without an election, as ZooKeeper's follower goes on after a SNAP.
+ * Electing anew instead let two would-be leaders of one moment take each
+ * other's learners in turn, each SNAP sending its learner to the other,
+ * so that neither gathered a quorum for as long as it went on.  The
+ * leader must see that the learner's role ended to sync it anew at once
+ * (leader.c: "rejoined"), so it is told LOOKING first.
+ */
+static void
+rejoin_after_snap(void)
+{
+	ZkPeerMessage m;
+	int			i;
+
+	load_position();
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->synced_epoch = 0;
+	LWLockRelease(ZkShmem->state_lock);
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (ZkQuorum.peers[i].id == election.leader)
+			(void) ZkPeerSend(i, ZK_MSG_NOTIFICATION, 0, &m);
+	ZkElectionNotification(&election, &my_note);
+	ereport(LOG,
+			(errmsg("zkpg server %d rejoins leader %d after installing its snapshot",
+					zk_myid, election.leader)));
+}
+
+/*
  * The comparison modes need prepared transactions, and every participant
  * votes: observers have no place in them.
  */
@@ -866,6 +896,8 @@ ensemble_main(void)
 
 	for (;;)
 	{
+		bool		snapped;
+
 		if (zk_replication == ZK_REPLICATION_ZAB)
 			ensemble_look();
 		else
@@ -873,7 +905,15 @@ ensemble_main(void)
 		if (election.result == ZK_STATE_LEADING)
 			ZkLead(&election);
 		else
-			ZkLearn(&election);
+		{
+			/* a SNAP ends the learner's role; it rejoins the same leader */
+			do
+			{
+				snapped = ZkLearn(&election);
+				if (snapped && zk_replication == ZK_REPLICATION_ZAB)
+					rejoin_after_snap();
+			} while (snapped && zk_replication == ZK_REPLICATION_ZAB);
+		}
 		ZkPausePoint("role_ended");
 	}
 }

@@ -58,6 +58,6 @@ extern bool ZkSessionHolderAlive(int64 session_id);
 
 /* leader.c, learner.c: run the role until it ends */
 extern void ZkLead(ZkElection *election);
-extern void ZkLearn(ZkElection *election);
+extern bool ZkLearn(ZkElection *election);
 
 #endif							/* ZKPG_QUORUM_PEER_H */

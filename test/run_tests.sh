@@ -250,4 +250,31 @@ if compgen -G "$REPO/test/t/*.pl" >/dev/null; then
 	run_suite prove-installcheck prove prove-installcheck
 fi
 
+# One unit per script: passes when it exits 0.
+run_script() {    # run_script NAME command...
+	local name="$1" rc
+	shift
+	log "$name"
+	as_tester timeout --kill-after=30 "$SUITE_TIMEOUT" "$@" </dev/null 2>&1
+	rc=$?
+	[ "$rc" -eq 124 ] && echo "$name: timed out after ${SUITE_TIMEOUT}s"
+	stop_leftover_servers
+	if [ "$rc" -eq 0 ]; then
+		PASSED=$((PASSED + 1))
+	else
+		fail_unit "$name"
+	fi
+}
+
+# the nemesis suite's checker must flag what it exists to flag
+run_script nemesis-checker /usr/bin/python3 test/nemesis/test_checker.py
+# every peer-facing decoder, fuzzed briefly (test/fuzz/README.md)
+if [ -x "$REPO/test/fuzz/run.sh" ]; then
+	run_script fuzz test/fuzz/run.sh --seconds "${ZKPG_FUZZ_SECONDS:-15}"
+fi
+# a short nemesis run: faults of every kind, histories checked
+if [ -x "$REPO/test/nemesis/run.sh" ]; then
+	run_script nemesis-smoke test/nemesis/run.sh --smoke --no-install --out "$WORK/nemesis"
+fi
+
 summary

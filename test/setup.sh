@@ -3,7 +3,7 @@
 
 # Install what building and testing zkpg needs, if missing.
 zkpg_install_prereqs() {
-	local pkgs="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libipc-run-perl build-essential make perl python3-psycopg iproute2 iptables openssl"
+	local pkgs="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libipc-run-perl build-essential make perl python3-psycopg python3-psycopg2 python3-hypothesis clang-14 libfuzzer-14-dev iproute2 iptables openssl"
 	local missing=""
 	local p
 	for p in $pkgs; do
