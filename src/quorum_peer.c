@@ -82,6 +82,7 @@ static uint64 inbox_seen[ZK_MAX_PEERS];
 static void ensemble_main(void) pg_attribute_noreturn();
 static void ensemble_look(void);
 static void rejoin_after_snap(void);
+static void begin_new_role(void);
 static void two_phase_look(void);
 static void check_two_phase_config(void);
 static void load_position(void);
@@ -656,6 +657,19 @@ load_position(void)
 	CommitTransactionCommand();
 }
 
+/*
+ * Before a new role: our position as the log has it, and, as a learner,
+ * not synced with whichever leader comes next.
+ */
+static void
+begin_new_role(void)
+{
+	load_position();
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkShmem->synced_epoch = 0;
+	LWLockRelease(ZkShmem->state_lock);
+}
+
 /* LOOKING: run FastLeaderElection until it decides */
 static void
 ensemble_look(void)
@@ -665,11 +679,7 @@ ensemble_look(void)
 	TimestampTz last_sent;
 	int			i;
 
-	load_position();
-	/* a learner syncs anew with whichever leader comes next */
-	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->synced_epoch = 0;
-	LWLockRelease(ZkShmem->state_lock);
+	begin_new_role();
 	ZkElectionStart(&election, &ZkQuorum, (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid),
 					current_epoch, logicalclock);
 	ZkElectionNotification(&election, &my_note);
@@ -739,10 +749,7 @@ rejoin_after_snap(void)
 	ZkPeerMessage m;
 	int			i;
 
-	load_position();
-	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	ZkShmem->synced_epoch = 0;
-	LWLockRelease(ZkShmem->state_lock);
+	begin_new_role();
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < ZkQuorum.npeers; i++)
 		if (ZkQuorum.peers[i].id == election.leader)

@@ -89,6 +89,7 @@ static void session_process_utility(PlannedStmt *pstmt, const char *queryString,
 									ParamListInfo params, QueryEnvironment *queryEnv,
 									DestReceiver *dest, QueryCompletion *qc);
 static int32 session_clamped_timeout(void);
+static void my_session(ZkSessionState *state, int64 *sid);
 static char *new_channel_name(int64 session_id);
 static const char *client_identity(void);
 static void publish_identity(void);
@@ -221,6 +222,18 @@ ZkSessionEnsure(void)
 	return sid;
 }
 
+/* The state and id of this backend's session, as its slot has them. */
+static void
+my_session(ZkSessionState *state, int64 *sid)
+{
+	ZkBackendSlot *slot = ZkMySlot();
+
+	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
+	*state = slot->session_state;
+	*sid = slot->session_id;
+	LWLockRelease(ZkShmem->slot_lock);
+}
+
 /*
  * The session of this backend for a call that needs none (a read without
  * a watch): its id, 0 when none is open.  A read opens no session, so it
@@ -230,15 +243,10 @@ ZkSessionEnsure(void)
 int64
 ZkSessionCurrent(void)
 {
-	ZkBackendSlot *slot = ZkMySlot();
 	ZkSessionState state;
 	int64		sid;
 
-	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
-	state = slot->session_state;
-	sid = slot->session_id;
-	LWLockRelease(ZkShmem->slot_lock);
-
+	my_session(&state, &sid);
 	if (state == ZK_SESSION_EXPIRED)
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_SESSIONEXPIRED),
@@ -271,11 +279,7 @@ ZkSessionClose(void)
 	ZkSessionState state;
 	int64		sid;
 
-	LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
-	state = slot->session_state;
-	sid = slot->session_id;
-	LWLockRelease(ZkShmem->slot_lock);
-
+	my_session(&state, &sid);
 	if (state == ZK_SESSION_OPEN)
 	{
 		ZkRecord	req;

@@ -44,20 +44,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exec "$PYTHON" "$HERE/nemesis.py" "${args[@]}"
 fi
 
-missing=""
-for p in postgresql-15 postgresql-server-dev-15 python3-psycopg2 build-essential make; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	apt-get install -y -qq $missing >/dev/null
-fi
+# shellcheck source=test/setup.sh
+. "$REPO/test/setup.sh"
+zkpg_install_prereqs
 if [ "$install" -eq 1 ]; then
-	make -s -C "$REPO" PG_CONFIG="$PG_CONFIG"
-	make -s -C "$REPO" PG_CONFIG="$PG_CONFIG" install >/dev/null
+	zkpg_build_install "$REPO"
 fi
 
 mkdir -p "$out"
