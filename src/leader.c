@@ -98,7 +98,6 @@ typedef struct Learner
 	ZkZxid		acked;			/* logged durably there, as our history */
 	ZkZxid		commit_sent;
 	bool		truncate;		/* the next APPEND carries TRUNC */
-	bool		forced_snap;	/* its last sync was a forced SNAP */
 	uint32		role_changes;	/* its ZkPeerStatus.role_changes at LEADERINFO */
 	TimestampTz phase_since;
 	TimestampTz heard;
@@ -289,6 +288,9 @@ send_and_enter(int i, ZkPeerMsgType type, ZkZxid prev_zxid, LearnerPhase next)
 	set_phase(i, ZkPeerSend(i, type, 0, &m) ? next : LP_NONE);
 }
 
+/* by peer index: our last sync of it was a SNAP forced by zkpg.force_snapshot_sync */
+static bool last_sync_forced_snap[ZK_MAX_PEERS];
+
 /*
  * How to bring learner i, whose log ends at a->last_logged, to our
  * history.
@@ -307,10 +309,15 @@ choose_sync(int i, const ZkPeerAnswer *a)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(caller);
 
-	/* (forced, every other sync: the learner rejoins after a SNAP) */
-	if (zk_force_snapshot_sync && !learners[i].forced_snap)
+	/*
+	 * (forced, every other sync: the learner rejoins after a SNAP.  Counted
+	 * across our roles: forcing the first sync of every role would force
+	 * every sync of a leader that keeps failing to gather a quorum in time,
+	 * and then no learner ever finishes a sync.)
+	 */
+	if (zk_force_snapshot_sync && !last_sync_forced_snap[i])
 		floor = -1;
-	learners[i].forced_snap = zk_force_snapshot_sync && floor == -1;
+	last_sync_forced_snap[i] = zk_force_snapshot_sync && floor == -1;
 	if (floor < 0 || (floor < theirs && a->applied > floor))
 	{
 		/* behind our purged log, or it applied what we never had */

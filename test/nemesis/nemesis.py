@@ -11,7 +11,7 @@ each (ensemble.py): every peer its own initdb'd instance under DIR, on
 127.0.0.1, ports 16000-16999; peer i reaches peer j through a relay
 process of its own (relay.py), so a partition stops relays' process groups
 and needs no root.  The zkpg settings are short (tick 100 ms, session
-timeout 2 s, request timeout 3 s, a small zkpg.log_retain so that a peer
+timeout 2 s, request timeout 3 s, init_limit 3 s, a small zkpg.log_retain so that a peer
 that was down often needs a SNAP; the five-peer ensemble also has
 zkpg.force_snapshot_sync).
 
@@ -68,6 +68,10 @@ SETTINGS = {
     "zkpg.session_timeout": "2000",
     "zkpg.request_timeout": "3000",
     "zkpg.log_retain": "300",
+    # a sync must fit in init_limit ticks, as ZooKeeper's initLimit: the
+    # tree grows to tens of thousands of znodes in a long run, whose SNAP
+    # takes over a second on a loaded 2-core machine
+    "zkpg.init_limit": "30",
 }
 STATEMENT_TIMEOUT_MS = 4000
 CONFIGS = {
