@@ -638,6 +638,17 @@ ZkEncodePeerMessage(StringInfo buf, const ZkPeerMessage *m)
 /*
  * Items point into data (they are not copied): data must outlive m.
  */
+/*
+ * A count of items of at least min_bytes each: within MAX_PEER_ITEMS, and
+ * no more than the bytes left can hold, so that a short message cannot
+ * make us allocate for items it does not carry.
+ */
+static bool
+item_count_fits(const Reader *r, int32 n, int min_bytes)
+{
+	return n >= 0 && n <= MAX_PEER_ITEMS && (int64) n * min_bytes <= r->end - r->p;
+}
+
 static const char *
 get_item(Reader *r, int32 *len)
 {
@@ -690,7 +701,7 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 				break;
 			if (m->prev_zxid < 0 || m->committed < 0 || (m->flags & ~ZK_APPEND_FLAGS) != 0)
 				r.error = "append header out of range";
-			else if (m->n < 0 || m->n > MAX_PEER_ITEMS)
+			else if (!item_count_fits(&r, m->n, 8 + 4))
 				r.error = "item count out of range";
 			if (r.error)
 				break;
@@ -711,7 +722,7 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 			break;
 		case ZK_MSG_REQUESTS:
 			m->n = get_i32(&r);
-			if (!r.error && (m->n < 0 || m->n > MAX_PEER_ITEMS))
+			if (!r.error && !item_count_fits(&r, m->n, 4))
 				r.error = "item count out of range";
 			if (r.error)
 				break;
@@ -722,7 +733,7 @@ ZkDecodePeerMessage(const char *data, int len, ZkPeerMessage *m)
 			break;
 		case ZK_MSG_PING:
 			m->n = get_i32(&r);
-			if (!r.error && (m->n < 0 || m->n > MAX_PEER_ITEMS))
+			if (!r.error && !item_count_fits(&r, m->n, 8))
 				r.error = "item count out of range";
 			if (r.error)
 				break;

@@ -200,6 +200,15 @@ chomp(my $still = $victim->query_safe('SELECT zk_session_id()'));
 is($still, $victim_sid, 'and its session lives on');
 $victim->quit;
 
+# a count of items the message cannot hold is refused before anything is
+# allocated for them
+{
+	my $m = pack('a c c', 'P', 1, 3) . note_bytes($X) . pack('q> l>', $epoch, 100000);
+	like(call_as("zkpg_peer$X", '\\x' . unpack('H*', $m)),
+		qr/malformed zkpg peer message: item count out of range/,
+		'a REQUESTS message that claims 100000 items and carries none is refused by its count');
+}
+
 # wait until $node's log, from byte $from on, matches $re
 sub wait_log
 {
