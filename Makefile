@@ -52,7 +52,7 @@ ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_rac
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
 	--load-extension=zkpg
 
-EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkwatchbench $(OBJS:.o=.d)
+EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkcbench test/zkwatchbench $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -74,6 +74,12 @@ prove-installcheck:
 
 test/zkbench: test/zkbench.c
 	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) -lpq -lpthread -lm
+
+# the same load against Apache ZooKeeper, on its single-threaded C client
+# (libzookeeper-st2, with the header of libzookeeper-mt-dev: see zkcbench.c)
+test/zkcbench: test/zkcbench.c test/benchstats.h
+	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) \
+		-l:libzookeeper_st.so.2 -lpq -lpthread -lm
 
 test/zkwatchbench: test/zkwatchbench.c
 	$(CC) $(CFLAGS) -O2 -Wall -Werror -I$(includedir) -o $@ $< -L$(libdir) -lpq

@@ -101,7 +101,7 @@ trap 'echo "interrupted"; exit 130' INT TERM
 # shellcheck source=test/setup.sh
 . "$REPO/test/setup.sh"
 
-install_prereqs() { zkpg_install_prereqs; }
+install_prereqs() { zkpg_install_prereqs && zkpg_install_zookeeper; }
 build_install() { zkpg_build_install "$REPO"; }
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -275,6 +275,11 @@ fi
 # a short nemesis run: faults of every kind, histories checked
 if [ -x "$REPO/test/nemesis/run.sh" ]; then
 	run_script nemesis-smoke test/nemesis/run.sh --smoke --no-install --out "$WORK/nemesis"
+fi
+# the side-by-side benchmark's tools, briefly, against a real ZooKeeper
+if [ -x "$REPO/test/bench/run_side_by_side.sh" ]; then
+	run_script bench-side-by-side test/bench/run_side_by_side.sh -T 1 --rounds 1 \
+		--only zk1,pg1 --port 15661 --check
 fi
 
 summary

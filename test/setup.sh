@@ -18,6 +18,25 @@ zkpg_install_prereqs() {
 	fi
 }
 
+# What test/bench/run_side_by_side.sh needs to run Apache ZooKeeper next
+# to zkpg: the server (a JVM), the C client's header (libzookeeper-mt-dev)
+# and the single-threaded library zkcbench links (libzookeeper-st2).
+zkpg_install_zookeeper() {
+	local pkgs="zookeeper libzookeeper-mt-dev libzookeeper-st2"
+	local missing=""
+	local p
+	for p in $pkgs; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "installing:$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq $missing >/dev/null
+	fi
+}
+
 # Build and install the extension from the source tree $1.
 zkpg_build_install() {
 	make -s -C "$1" PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config

@@ -22,7 +22,8 @@
  *	  zkbench -d 'port=5001,port=5002,port=5003' -c 30 -w mixed -P 8
  *
  * Workloads: create (new persistent nodes with unique names), set and get
- * (on one pre-created node per client), mixed (10% set, 90% get).
+ * (on one pre-created node per client), mixed (10% set, 90% get), nextid
+ * (zk_next_id on one path, PREFIX/run-.../id, shared by every client).
  *
  * Before timing starts, zkbench creates PREFIX (and its ancestors) if
  * missing, a parent PREFIX/run-<pid>-<time> for this run and, for set, get
@@ -90,19 +91,21 @@ typedef enum OpKind
 	OP_CREATE,
 	OP_SET,
 	OP_GET,
+	OP_NEXTID,
 	NUM_OP_KINDS
 } OpKind;
 
-static const char *const op_names[NUM_OP_KINDS] = {"create", "set", "get"};
+static const char *const op_names[NUM_OP_KINDS] = {"create", "set", "get", "nextid"};
 
 /* Prepared statement names and texts, indexed by OpKind. */
 static const char *const op_stmt[NUM_OP_KINDS] = {
-	"zkbench_create", "zkbench_set", "zkbench_get"
+	"zkbench_create", "zkbench_set", "zkbench_get", "zkbench_nextid"
 };
 static const char *const op_sql[NUM_OP_KINDS] = {
 	"SELECT zk_create($1::text, $2::bytea)",
 	"SELECT zk_set($1::text, $2::bytea)",
-	"SELECT data FROM zk_get($1::text)"
+	"SELECT data FROM zk_get($1::text)",
+	"SELECT zk_next_id($1::text)"
 };
 
 typedef enum Workload
@@ -110,10 +113,11 @@ typedef enum Workload
 	WL_CREATE,
 	WL_SET,
 	WL_GET,
-	WL_MIXED
+	WL_MIXED,
+	WL_NEXTID
 } Workload;
 
-static const char *const workload_names[] = {"create", "set", "get", "mixed"};
+static const char *const workload_names[] = {"create", "set", "get", "mixed", "nextid"};
 
 /* One operation sent and not yet completed. */
 typedef struct InFlight
@@ -172,6 +176,7 @@ static uint64_t timeline_ok = 0;	/* updated atomically by the workers */
 static uint64_t timeline_failed = 0;
 
 static char run_path[RUN_PATH_LEN];
+static char counter_path[RUN_PATH_LEN + 8];	/* nextid's one shared path */
 static char *payload;
 
 /*
@@ -228,7 +233,8 @@ usage(FILE *out)
 			"                    list, to spread the clients round-robin over several peers\n"
 			"  -c CLIENTS        number of connections (default 1)\n"
 			"  -T SECONDS        duration of the timed run (default 10)\n"
-			"  -w WORKLOAD       create, set, get or mixed (10%% set, 90%% get); default create\n"
+			"  -w WORKLOAD       create, set, get, mixed (10%% set, 90%% get) or nextid\n"
+			"                    (zk_next_id on one shared path); default create\n"
 			"  -P DEPTH          operations in flight per connection; >1 uses libpq\n"
 			"                    pipeline mode (default 1)\n"
 			"  -s BYTES          data size (default 16)\n"
@@ -321,6 +327,7 @@ setup_run(void)
 			 (int) getpid(), (long) time(NULL));
 	if (!create_node(conn, run_path, false, errbuf, sizeof(errbuf)))
 		fatal("%s", errbuf);
+	snprintf(counter_path, sizeof(counter_path), "%s/id", run_path);
 	PQfinish(conn);
 }
 
@@ -331,7 +338,7 @@ setup_run(void)
 static bool
 client_setup(Client *c, char *errbuf, size_t errlen)
 {
-	static const int nparams[NUM_OP_KINDS] = {2, 2, 1};
+	static const int nparams[NUM_OP_KINDS] = {2, 2, 1, 1};
 
 	c->conn = connect_to(c->conninfo);
 	if (PQstatus(c->conn) != CONNECTION_OK)
@@ -356,7 +363,7 @@ client_setup(Client *c, char *errbuf, size_t errlen)
 		PQclear(res);
 	}
 
-	if (workload != WL_CREATE &&
+	if (workload != WL_CREATE && workload != WL_NEXTID &&
 		!create_node(c->conn, c->node_path, false, errbuf, errlen))
 		return false;
 
@@ -391,6 +398,8 @@ choose_op(Client *c)
 			return OP_SET;
 		case WL_GET:
 			return OP_GET;
+		case WL_NEXTID:
+			return OP_NEXTID;
 		case WL_MIXED:
 			/* xorshift64*: cheap, and per client so threads share nothing */
 			c->rng ^= c->rng >> 12;
@@ -418,6 +427,8 @@ send_op(Client *c)
 				 run_path, c->id, c->seq++);
 		values[0] = c->path_buf;
 	}
+	else if (kind == OP_NEXTID)
+		values[0] = counter_path;
 	else
 		values[0] = c->node_path;
 	values[1] = payload;
@@ -428,7 +439,8 @@ send_op(Client *c)
 	slot->send_ns = now_ns();
 
 	/* binary results: a get's data then comes back as is, not hex-encoded */
-	if (!PQsendQueryPrepared(c->conn, op_stmt[kind], kind == OP_GET ? 1 : 2,
+	if (!PQsendQueryPrepared(c->conn, op_stmt[kind],
+							 kind == OP_GET || kind == OP_NEXTID ? 1 : 2,
 							 values, lengths, formats, 1))
 		return false;
 
@@ -1010,11 +1022,11 @@ main(int argc, char **argv)
 				{
 					int			i;
 
-					for (i = 0; i < 4; i++)
+					for (i = 0; i < (int) (sizeof(workload_names) / sizeof(workload_names[0])); i++)
 						if (strcmp(optarg, workload_names[i]) == 0)
 							break;
-					if (i == 4)
-						fatal("invalid workload \"%s\": use create, set, get or mixed", optarg);
+					if (i == (int) (sizeof(workload_names) / sizeof(workload_names[0])))
+						fatal("invalid workload \"%s\": use create, set, get, mixed or nextid", optarg);
 					workload = (Workload) i;
 				}
 				break;

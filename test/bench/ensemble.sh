@@ -5,9 +5,10 @@
 #	  a throwaway three-peer zkpg ensemble on 127.0.0.1 in a temporary
 #	  directory, run as the postgres OS user when the caller is root.
 #
-# The caller sets BINDIR, BASE (first port) and TICK (zkpg.tick_ms), then:
+# The caller sets BINDIR, BASE (first port) and TICK (zkpg.tick_ms), and
+# ENS_PEERS (3 when unset; 1 is a standalone server), then:
 #	  ens_setup NAME	work dir /tmp/NAME.XXXXXX in $work, initdb + config
-#						of peers 1..3 (ports BASE..BASE+2)
+#						of peers 1..ENS_PEERS (ports BASE...)
 #	  ens_start I		start peer I;  ens_stop_all: stop every peer
 #	  port I, conn I, q I SQL	peer I's port, conninfo, a psql one-liner
 #	  leader_of I...	the leader's (coordinator's) id once peers I... serve
@@ -23,13 +24,17 @@ q() { as_pg "$BINDIR/psql" -X -q -At -d "$(conn "$1")" -c "$2" 2>/dev/null; }
 
 ens_setup()
 {
-	local i servers
+	local i servers=""
 
 	work=$(mktemp -d "/tmp/$1.XXXXXX")
 	chmod 755 "$work"
 	[ "$(id -u)" = 0 ] && chown postgres "$work"
-	servers="1=127.0.0.1:$(port 1),2=127.0.0.1:$(port 2),3=127.0.0.1:$(port 3)"
-	for i in 1 2 3; do
+	if [ "${ENS_PEERS:-3}" -gt 1 ]; then
+		for i in $(seq 1 "${ENS_PEERS:-3}"); do
+			servers="$servers${servers:+,}$i=127.0.0.1:$(port "$i")"
+		done
+	fi
+	for i in $(seq 1 "${ENS_PEERS:-3}"); do
 		as_pg "$BINDIR/initdb" -D "$work/peer$i" -U postgres -A trust --no-sync \
 			>"$work/initdb$i.log" 2>&1 || { cat "$work/initdb$i.log" >&2; return 1; }
 		cat >> "$work/peer$i/postgresql.conf" <<CONF
@@ -52,7 +57,7 @@ ens_stop_all()
 {
 	local i
 
-	for i in 1 2 3; do
+	for i in $(seq 1 "${ENS_PEERS:-3}"); do
 		if [ -f "$work/peer$i/postmaster.pid" ]; then
 			as_pg "$BINDIR/pg_ctl" -D "$work/peer$i" -m immediate stop >/dev/null 2>&1 || true
 		fi
