@@ -154,6 +154,23 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 									  after.nacl, after.acl, events);
 				}
 				break;
+			case ZK_OP_COUNTER:
+				{
+					ZkOp		set = *op;
+					ZkNode		after;
+
+					/* a setData of the value's decimal text */
+					set.type = ZK_OP_SETDATA;
+					set.data = psprintf(INT64_FORMAT, op->counter);
+					set.data_len = strlen(set.data);
+					ZkTreeSetData(tree, &set, txn->zxid, txn->time, &r->stat, &after);
+					r->has_stat = true;
+					r->counter = op->counter;
+					if (events)
+						ZkWatchTriggerWithAcl(op->path, ZK_EVENT_NODE_DATA_CHANGED, txn->zxid,
+									  after.nacl, after.acl, events);
+				}
+				break;
 			case ZK_OP_SETACL:
 				ZkTreeSetAcl(tree, op, &r->stat);
 				r->has_stat = true;

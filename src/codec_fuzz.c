@@ -55,7 +55,7 @@ static void
 random_op(pg_prng_state *rng, ZkOp *op, bool txn)
 {
 	static const int16 types[] = {ZK_OP_CREATE, ZK_OP_DELETE, ZK_OP_SETDATA,
-	ZK_OP_SETACL, ZK_OP_CHECK, ZK_OP_FENCE};
+	ZK_OP_SETACL, ZK_OP_CHECK, ZK_OP_FENCE, ZK_OP_COUNTER};
 	int			i;
 
 	memset(op, 0, sizeof(ZkOp));
@@ -81,6 +81,13 @@ random_op(pg_prng_state *rng, ZkOp *op, bool txn)
 		/* a txn's delete carries no version: normalise for the comparison */
 		if (op->type == ZK_OP_DELETE)
 			op->version = -1;
+	}
+	/* a counter op carries its delta or value, no data; its txn a version */
+	if (op->type == ZK_OP_COUNTER)
+	{
+		op->data_len = 0;
+		op->counter = (int64) pg_prng_uint64(rng);
+		op->version = txn ? 1 + (int32) (pg_prng_uint32(rng) % 1000) : -1;
 	}
 }
 

@@ -100,6 +100,8 @@ ZkOpName(int16 type)
 			return "check";
 		case ZK_OP_FENCE:
 			return "fence";
+		case ZK_OP_COUNTER:
+			return "counter_add";
 		case ZK_OP_MULTI:
 			return "multi";
 		case ZK_OP_CREATESESSION:

@@ -152,7 +152,8 @@ static void
 random_op(CheckState *st, ZkOp *op)
 {
 	static const int16 types[] = {ZK_OP_CREATE, ZK_OP_CREATE, ZK_OP_CREATE, ZK_OP_DELETE,
-	ZK_OP_SETDATA, ZK_OP_SETACL, ZK_OP_CHECK, ZK_OP_FENCE};
+	ZK_OP_SETDATA, ZK_OP_SETACL, ZK_OP_CHECK, ZK_OP_FENCE, ZK_OP_COUNTER};
+	static const int64 deltas[] = {1, -1, 0, 1000, PG_INT64_MAX, PG_INT64_MIN};
 
 	memset(op, 0, sizeof(ZkOp));
 	op->type = types[pick(st, lengthof(types))];
@@ -163,6 +164,12 @@ random_op(CheckState *st, ZkOp *op)
 		op->data_len = chance(st, 2) ? ZK_MAX_DATA_BYTES + 1 : pick(st, 40);
 		/* refused by length before it is read */
 		op->data = op->data_len <= ZK_MAX_DATA_BYTES ? long_string(st, op->data_len) : st->pad;
+		/* now and then a counter's decimal text, near the int64 limits too */
+		if (chance(st, 20))
+		{
+			op->data = psprintf(INT64_FORMAT, deltas[pick(st, lengthof(deltas))] - pick(st, 3));
+			op->data_len = strlen(op->data);
+		}
 	}
 	if (op->type == ZK_OP_CREATE)
 	{
@@ -171,8 +178,10 @@ random_op(CheckState *st, ZkOp *op)
 		if (op->mode == ZK_MODE_EPHEMERAL && chance(st, 50))
 			op->mode = ZK_MODE_EPHEMERAL_SEQUENTIAL;
 	}
-	if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETACL)
+	if (op->type == ZK_OP_CREATE || op->type == ZK_OP_SETACL || op->type == ZK_OP_COUNTER)
 		random_acl(st, op);
+	if (op->type == ZK_OP_COUNTER)
+		op->counter = deltas[pick(st, lengthof(deltas))];
 	if (op->type == ZK_OP_FENCE)
 		op->token = st->ntokens > 0 && chance(st, 70) ?
 			st->tokens[pick(st, st->ntokens)] : pick(st, 3) - 1;

@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -45,12 +47,29 @@
 #include "txn_codec.h"
 #include "zkpg.h"
 
+/*
+ * What a change record knows of its node's data: only a counter op reads
+ * data as decided, so a record keeps a copy only of data small enough to
+ * be a counter's decimal text; other data is "not a counter".
+ */
+#define COUNTER_TEXT_MAX	20	/* strlen("-9223372036854775808") */
+
+typedef enum RecordData
+{
+	DATA_IN_TREE,				/* no decided txn changed it: the tree's */
+	DATA_SMALL,					/* small_data holds it */
+	DATA_LARGE					/* too large to be a counter */
+} RecordData;
+
 typedef struct ChangeRecord
 {
 	char		path[ZK_MAX_PATH_BYTES + 1];	/* hash key */
 	ZkZxid		zxid;			/* last txn that changed it */
 	bool		exists;
 	ZkNode		node;			/* acl allocated in prep_cxt */
+	RecordData	data_state;
+	int			small_len;
+	char		small_data[COUNTER_TEXT_MAX];
 } ChangeRecord;
 
 typedef struct SessionEntry
@@ -274,6 +293,73 @@ view_get(const char *path, ZkNode *node)
 	return ZkTreeGetNode(prep_tree, path, false, node);
 }
 
+/*
+ * The data a decided txn gave path (view_put first: it is undone with the
+ * record).
+ */
+static void
+view_set_data(const char *path, const char *data, int len)
+{
+	ChangeRecord *rec = hash_search(outstanding, path, HASH_FIND, NULL);
+
+	Assert(rec != NULL);
+	if (len <= COUNTER_TEXT_MAX)
+	{
+		rec->data_state = DATA_SMALL;
+		rec->small_len = len;
+		if (len > 0)
+			memcpy(rec->small_data, data, len);
+	}
+	else
+		rec->data_state = DATA_LARGE;
+}
+
+/*
+ * path's node as decided so far, and its data into text (NUL-terminated)
+ * when it has at most COUNTER_TEXT_MAX bytes; *len is -1 when it has more.
+ */
+static bool
+view_get_small_data(const char *path, ZkNode *node, char *text, int *len)
+{
+	ChangeRecord *rec = hash_search(outstanding, path, HASH_FIND, NULL);
+
+	*len = -1;
+	if (rec != NULL && rec->data_state != DATA_IN_TREE)
+	{
+		*node = rec->node;
+		if (rec->exists && rec->data_state == DATA_SMALL)
+		{
+			*len = rec->small_len;
+			memcpy(text, rec->small_data, rec->small_len);
+			text[rec->small_len] = '\0';
+		}
+		return rec->exists;
+	}
+	if (rec != NULL && !rec->exists)
+		return false;
+	if (!ZkTreeGetNode(prep_tree, path, true, node))
+		return false;
+	if (rec != NULL)
+	{
+		/* the record's metadata is newer; the tree's data is current */
+		char	   *data = node->data;
+		int			data_len = node->data_len;
+
+		*node = rec->node;
+		node->data = data;
+		node->data_len = data_len;
+	}
+	if (node->data_len <= COUNTER_TEXT_MAX)
+	{
+		*len = node->data_len;
+		if (node->data_len > 0)
+			memcpy(text, node->data, node->data_len);
+		text[node->data_len] = '\0';
+	}
+	node->data = NULL;
+	return true;
+}
+
 static void
 view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node)
 {
@@ -295,6 +381,8 @@ view_put(PrepContext *pc, const char *path, bool exists, const ZkNode *node)
 
 	if (found)
 		free_acl(rec->node.nacl, rec->node.acl);
+	else
+		rec->data_state = DATA_IN_TREE;
 	rec->zxid = pc->zxid;
 	rec->exists = exists;
 	if (exists)
@@ -406,6 +494,7 @@ prep_create(PrepContext *pc, ZkOp *op, ZkOp *out)
 
 	view_put(pc, parent_path, true, &parent);
 	view_put(pc, path, true, &node);
+	view_set_data(path, op->data, op->data_len);
 	return ZK_OK;
 }
 
@@ -460,6 +549,78 @@ prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out)
 	*out = *op;
 	out->version = node.version;
 	view_put(pc, op->path, true, &node);
+	view_set_data(op->path, op->data, op->data_len);
+	return ZK_OK;
+}
+
+/*
+ * zk_counter_add (recipes.c): add op->counter to the decimal integer that
+ * is the node's data, as decided so far, so that concurrent adds never
+ * retry; a missing node is created holding the delta (its parent must
+ * exist).  The txn is a setData that says the value (ZK_OP_COUNTER), or a
+ * create.
+ */
+static int
+prep_counter(PrepContext *pc, ZkOp *op, ZkOp *out)
+{
+	ZkNode		node;
+	char		text[COUNTER_TEXT_MAX + 1];
+	char	   *end;
+	int			len;
+	int64		value;
+
+	if (ZkValidatePath(op->path, false) != NULL || ZkIsProtectedPath(op->path))
+		return ZK_ERR_BADARGUMENTS;
+	if (!view_get_small_data(op->path, &node, text, &len))
+	{
+		ZkOp		create;
+		char	   *initial = psprintf(INT64_FORMAT, op->counter);
+
+		memset(&create, 0, sizeof(create));
+		create.type = ZK_OP_CREATE;
+		create.path = op->path;
+		create.data = initial;
+		create.data_len = strlen(initial);
+		create.mode = ZK_MODE_PERSISTENT;
+		create.version = -1;
+		create.nacl = op->nacl;
+		create.acl = op->acl;
+		out->type = ZK_OP_CREATE;
+		return prep_create(pc, &create, out);
+	}
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, &pc->req->auth) ||
+		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_WRITE, &pc->req->auth))
+		return ZK_ERR_NOAUTH;
+
+	/* as counter_value() in recipes.c reads it: no data is 0 */
+	if (len < 0)
+		return ZK_ERR_BADARGUMENTS;
+	value = 0;
+	if (len > 0)
+	{
+		if (!(isdigit((unsigned char) text[0]) ||
+			  (text[0] == '-' && isdigit((unsigned char) text[1]))))
+			return ZK_ERR_BADARGUMENTS;
+		errno = 0;
+		value = strtoll(text, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return ZK_ERR_BADARGUMENTS;
+	}
+	if ((op->counter > 0 && value > PG_INT64_MAX - op->counter) ||
+		(op->counter < 0 && value < PG_INT64_MIN - op->counter))
+		return ZK_ERR_BADARGUMENTS;
+	value += op->counter;
+	snprintf(text, sizeof(text), INT64_FORMAT, value);
+
+	node.version++;
+	node.mzxid = pc->zxid;
+	node.mtime = pc->time;
+	node.data_len = strlen(text);
+	out->path = op->path;
+	out->counter = value;
+	out->version = node.version;
+	view_put(pc, op->path, true, &node);
+	view_set_data(op->path, text, node.data_len);
 	return ZK_OK;
 }
 
@@ -590,6 +751,8 @@ prep_op(PrepContext *pc, ZkOp *op, ZkOp *out)
 			return prep_check(pc, op, out);
 		case ZK_OP_FENCE:
 			return prep_fence(pc, op, out);
+		case ZK_OP_COUNTER:
+			return prep_counter(pc, op, out);
 	}
 	return ZK_ERR_BADARGUMENTS;
 }
@@ -717,6 +880,8 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 		txn->nops = 1;
 		txn->ops = palloc0(sizeof(ZkOp));
 		err = prep_op(&pc, &req->ops[0], &txn->ops[0]);
+		/* a counter add on a missing node is a create */
+		txn->type = txn->ops[0].type;
 	}
 	else
 		err = ZK_ERR_BADARGUMENTS;

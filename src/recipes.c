@@ -1252,6 +1252,9 @@ ZkRecipeJudgeElections(List **events)
 
 /* ---- naming service, counter ---- */
 
+/* the longest decimal int64, as prep_processor.c's COUNTER_TEXT_MAX */
+#define COUNTER_DATA_MAX	20
+
 /* The value of a counter node's data. */
 static int64
 counter_value(const char *path, const ZkNode *node)
@@ -1278,57 +1281,70 @@ counter_value(const char *path, const ZkNode *node)
 }
 
 /*
- * Add delta by versioned compare-and-set, retried on ZK103 (after a
- * zk_sync, as a stale local read on a follower is the usual cause).
+ * The local check of a counter add: what is plainly not a counter, or
+ * would overflow, is refused here with its reason.  The leader adds to
+ * the value as decided (prep_processor.c), which may be newer.
+ */
+static void
+counter_check(const char *path, int64 delta)
+{
+	ZkNode		node;
+	int64		value;
+
+	if (!ZkTreeGetNode(ZkTreeMain(), path, true, &node))
+		return;
+	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
+		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
+	value = counter_value(path, &node);
+	if (node.data_len > COUNTER_DATA_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_BADARGUMENTS),
+				 errmsg("znode \"%s\" does not hold a counter", path),
+				 errdetail("A counter's data has at most %d bytes.", COUNTER_DATA_MAX)));
+	if ((delta > 0 && value > PG_INT64_MAX - delta) ||
+		(delta < 0 && value < PG_INT64_MIN - delta))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter \"%s\" would overflow", path)));
+}
+
+/*
+ * Add delta in one request: the leader's request processor adds it to the
+ * value as decided, so concurrent adds never retry (ZK_OP_COUNTER), and
+ * creates the node holding delta when it is missing.  Only a missing
+ * parent (created as containers) or a refusal the local check did not
+ * foresee (the value changed meanwhile) sends it again.
  */
 static int64
 counter_add(const char *path, int64 delta)
 {
+	int			refused = 0;
+
 	for (;;)
 	{
-		ZkNode		node;
 		ZkOp		op;
 		ZkRequestResult res;
-		int64		value;
-		char	   *text;
 		int			err;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!ZkTreeGetNode(ZkTreeMain(), path, true, &node))
-		{
-			text = psprintf(INT64_FORMAT, delta);
-			set_create_op(&op, path, text, strlen(text), ZK_MODE_PERSISTENT);
-			err = submit_ops(&op, 1, &res);
-			if (err == ZK_OK)
-				return delta;
-			if (err == ZK_ERR_NONODE)
-				ensure_containers(ZkParentPath(path));
-			else if (err != ZK_ERR_NODEEXISTS)
-				ZkReportError(err, path, -1, "create");
-			continue;
-		}
-		if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
-			ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
-		value = counter_value(path, &node);
-		if ((delta > 0 && value > PG_INT64_MAX - delta) ||
-			(delta < 0 && value < PG_INT64_MIN - delta))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("counter \"%s\" would overflow", path)));
-		value += delta;
-		text = psprintf(INT64_FORMAT, value);
+		counter_check(path, delta);
 		memset(&op, 0, sizeof(op));
-		op.type = ZK_OP_SETDATA;
-		op.path = (char *) path;
-		op.data = text;
-		op.data_len = strlen(text);
-		op.version = node.version;
+		set_create_op(&op, path, NULL, 0, ZK_MODE_PERSISTENT);
+		op.type = ZK_OP_COUNTER;
+		op.counter = delta;
 		err = submit_ops(&op, 1, &res);
 		if (err == ZK_OK)
-			return value;
-		if (err != ZK_ERR_BADVERSION && err != ZK_ERR_NONODE)
-			ZkReportError(err, path, -1, "set");
-		ZkSync();
+		{
+			/* a created counter has version 0; an added one more */
+			Assert(res.nresults == 1 && res.results[0].has_stat);
+			return res.results[0].stat.version == 0 ? delta : res.results[0].counter;
+		}
+		if (err == ZK_ERR_NONODE)
+			ensure_containers(ZkParentPath(path));
+		else if (err == ZK_ERR_BADARGUMENTS && refused++ == 0)
+			ZkSync();			/* the local check then says why */
+		else
+			ZkReportError(err, path, -1, "counter_add");
 	}
 }
 

@@ -90,6 +90,7 @@ check_op(const ZkOp *op, const ZkAuth *auth, bool txn, const char **reason)
 		case ZK_OP_SETACL:
 		case ZK_OP_CHECK:
 		case ZK_OP_FENCE:
+		case ZK_OP_COUNTER:
 			break;
 		default:
 			return bad(reason, "unknown op type");
@@ -104,7 +105,8 @@ check_op(const ZkOp *op, const ZkAuth *auth, bool txn, const char **reason)
 	if (op->data_len < 0 || op->data_len > ZK_MAX_DATA_BYTES ||
 		(op->data_len > 0 && op->data == NULL))
 		return bad(reason, "data has at most " CppAsString2(ZK_MAX_DATA_BYTES) " bytes");
-	if (!txn && op->version < -1 && op->type != ZK_OP_CREATE && op->type != ZK_OP_FENCE)
+	if (!txn && op->version < -1 && op->type != ZK_OP_CREATE &&
+		op->type != ZK_OP_FENCE && op->type != ZK_OP_COUNTER)
 		return bad(reason, "a version is -1 or a version number");
 
 	switch (op->type)
@@ -122,6 +124,13 @@ check_op(const ZkOp *op, const ZkAuth *auth, bool txn, const char **reason)
 			if (op->token <= 0)
 				return bad(reason, "a fencing token is positive");
 			break;
+		case ZK_OP_COUNTER:
+			/* a txn's is the version it sets: the node was there */
+			if (txn && op->version < 1)
+				return bad(reason, "a counter's txn sets a version of 1 or more");
+			if (op->data_len != 0)
+				return bad(reason, "a counter op carries no data");
+			return txn ? ZK_OK : check_acl(op->nacl, op->acl, auth, txn, reason);
 	}
 	return ZK_OK;
 }

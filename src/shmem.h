@@ -121,6 +121,7 @@ typedef struct ZkOpResult
 {
 	int32		err;
 	int32		seq;			/* sequential suffix of a create, else -1 */
+	int64		counter;		/* a counter's new value (ZK_OP_COUNTER) */
 	bool		has_stat;
 	ZkStat		stat;
 } ZkOpResult;

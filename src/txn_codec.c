@@ -168,6 +168,15 @@ put_op(StringInfo buf, const ZkOp *op, bool txn)
 			put_string(buf, op->path);
 			put_i64(buf, op->token);
 			break;
+		case ZK_OP_COUNTER:
+			/* a request also names the ACL of the node it may create */
+			put_string(buf, op->path);
+			put_i64(buf, op->counter);
+			if (txn)
+				put_i32(buf, op->version);
+			else
+				put_acl(buf, op->nacl, op->acl);
+			break;
 		default:
 			elog(ERROR, "cannot encode op type %d", op->type);
 	}
@@ -363,7 +372,7 @@ op_type_is_valid(int16 type, bool txn)
 {
 	return type == ZK_OP_CREATE || type == ZK_OP_DELETE ||
 		type == ZK_OP_SETDATA || type == ZK_OP_SETACL ||
-		type == ZK_OP_CHECK || type == ZK_OP_FENCE;
+		type == ZK_OP_CHECK || type == ZK_OP_FENCE || type == ZK_OP_COUNTER;
 }
 
 static void
@@ -408,6 +417,13 @@ get_op(Reader *r, ZkOp *op, int16 type, bool txn)
 			break;
 		case ZK_OP_FENCE:
 			op->token = get_i64(r);
+			break;
+		case ZK_OP_COUNTER:
+			op->counter = get_i64(r);
+			if (txn)
+				op->version = get_i32(r);
+			else
+				get_acl(r, &op->nacl, &op->acl);
 			break;
 	}
 }

@@ -52,6 +52,7 @@ typedef int64 ZkZxid;
 #define ZK_OP_CHECK			13
 #define ZK_OP_MULTI			14
 #define ZK_OP_FENCE			200 /* zkpg's own: zk_op_fence (recipes.c) */
+#define ZK_OP_COUNTER		201 /* zkpg's own: zk_counter_add (recipes.c) */
 #define ZK_OP_CREATESESSION (-10)
 #define ZK_OP_CLOSESESSION	(-11)
 
@@ -141,6 +142,7 @@ typedef struct ZkOp
 	int8		mode;			/* create mode */
 	int64		ttl_ms;
 	int64		token;			/* fence: the holder's token */
+	int64		counter;		/* counter: delta (request) or new value (txn) */
 	int			nacl;
 	char	  **acl;			/* normalized "scheme:id:perms" */
 	/* txn only */

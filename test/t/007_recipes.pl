@@ -23,6 +23,10 @@
 #  8. read-write lock under load, readers and writers on every peer: no
 #     writer overlaps a reader or another writer (each side records what it
 #     sees inside its critical section), and readers do share
+#  9. zk_next_id under contention: 24 sessions over the peers take 100 ids
+#     each from one path; every id from 1 to 2,400 is handed out exactly
+#     once, and no add was refused and sent again: the log holds no error
+#     txn (a compare-and-set counter logs a ZK103 for every lost race)
 #
 # Every part ends with the peers' trees compared.
 use strict;
@@ -502,6 +506,38 @@ SELECT zk_unlock('/rw/lock');
 	ok($n->safe_psql($db, "SELECT zk_count_children('/rw/shared')") > 0,
 		"readers held the lock together");
 	ZkpgNode::converged('after the read-write lock test', @nodes);
+}
+
+# --- 9. zk_next_id: one request per id, whatever the contention ----------
+{
+	my $n = $nodes[0];
+	$n->safe_psql($db, "SELECT zk_create('/ids'); SELECT zk_create('/ids/got')");
+	ZkpgNode::wait_serving($_) for @nodes;
+	my $before = $n->safe_psql($db, "SELECT zk_sync('/'); SELECT max(zxid) FROM zkpg.txnlog");
+	$before =~ s/^\s+//;
+	my $script = PostgreSQL::Test::Utils::tempdir() . "/ids.sql";
+	# a duplicate id would fail its create, and its pgbench transaction
+	PostgreSQL::Test::Utils::append_to_file($script, q{
+SELECT zk_next_id('/ids/n') AS id \gset
+SELECT zk_create('/ids/got/' || lpad(:id::text, 5, '0'));
+});
+	my $tx = run_pgbench(map { [ $nodes[$_], 8, $script, 100 ] } 0 .. 2);
+	is($tx, 2400, "24 sessions took 2,400 ids, none twice");
+	is( $n->safe_psql($db,
+			"SELECT zk_sync('/'); SELECT count(*) || ' ' || min(name) || ' ' || max(name) "
+			  . "FROM zk_get_children('/ids/got') AS name"),
+		"\n2400 00001 02400",
+		"the ids are exactly 1 to 2,400");
+	is( $n->safe_psql($db,
+			"SELECT convert_from(data, 'UTF8') || ' ' || version FROM zk_get('/ids/n')"),
+		"2400 2399", "the counter holds 2400, one version per add after its create");
+	# an error txn has type -1 (txn_codec.c: magic, version, session,
+	# cxid, zxid, time, then the big-endian type at byte 30)
+	is( $n->safe_psql($db,
+			"SELECT count(*) FROM zkpg.txnlog WHERE zxid > $before "
+			  . "AND get_byte(txn, 30) = 255 AND get_byte(txn, 31) = 255"),
+		'0', "no add was refused and retried: no error txn in the log");
+	ZkpgNode::converged('after the zk_next_id test', @nodes);
 }
 
 done_testing();
