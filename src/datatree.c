@@ -4,7 +4,11 @@
  *	  The znode tree as rows of zkpg.znode, and the session table
  *	  (ZooKeeper's DataTree).
  *
- * Every statement goes through SPI with a plan prepared once per tree.
+ * Every statement goes through SPI with a plan prepared once per tree,
+ * except the read of one node of the main tree, the read path of every
+ * get, exists and request check: it is a lookup in the primary key's index
+ * (systable_beginscan, as PostgreSQL's catalog code reads its rows), with
+ * no executor, SPI or user switch in between.
  * Reads run with the latest snapshot, not the caller's: a client in a
  * REPEATABLE READ transaction still sees its own writes, which the
  * applier committed after the transaction's snapshot was taken.  Reads
@@ -26,11 +30,19 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -481,12 +493,140 @@ tree_read_strings(ZkTree *tree, TreePlan which, Datum *values, size_t skip)
 	return out;
 }
 
+/*
+ * zkpg.znode's columns, as the install script creates them; checked
+ * against the relation's descriptor before the first direct read.
+ */
+typedef enum ZnodeColumn
+{
+	ZC_PATH = 1,
+	ZC_PARENT,
+	ZC_DATA,
+	ZC_ACL,
+	ZC_CZXID,
+	ZC_MZXID,
+	ZC_PZXID,
+	ZC_CTIME,
+	ZC_MTIME,
+	ZC_VERSION,
+	ZC_AVERSION,
+	ZC_CHILD_CREATES,
+	ZC_NUM_CHILDREN,
+	ZC_EPHEMERAL_OWNER,
+	ZC_KIND,
+	ZC_TTL_MS,
+	ZC_NUM_COLUMNS = ZC_TTL_MS
+} ZnodeColumn;
+
+static const char *const znode_column_names[ZC_NUM_COLUMNS] = {
+	"path", "parent", "data", "acl", "czxid", "mzxid", "pzxid", "ctime",
+	"mtime", "version", "aversion", "child_creates", "num_children",
+	"ephemeral_owner", "kind", "ttl_ms"
+};
+
+/* The relation last checked, so that the check runs once per relation. */
+static Oid	checked_znode_relid = InvalidOid;
+
+static void
+check_znode_columns(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (RelationGetRelid(rel) == checked_znode_relid)
+		return;
+	if (desc->natts < ZC_NUM_COLUMNS)
+		elog(ERROR, "zkpg: zkpg.znode has %d columns, expected %d",
+			 desc->natts, ZC_NUM_COLUMNS);
+	for (i = 0; i < ZC_NUM_COLUMNS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), znode_column_names[i]) != 0)
+			elog(ERROR, "zkpg: column %d of zkpg.znode is not \"%s\"",
+				 i + 1, znode_column_names[i]);
+	}
+	checked_znode_relid = RelationGetRelid(rel);
+}
+
+/*
+ * One node of the main tree by its primary key, with the latest snapshot
+ * as the SPI reads take.  The names are looked up on every call (two
+ * syscache probes), so that a dropped and recreated extension is seen.
+ */
+static bool
+tree_get_node_direct(const char *path, bool with_data, ZkNode *node)
+{
+	Oid			nsp = get_namespace_oid("zkpg", false);
+	Oid			relid = get_relname_relid("znode", nsp);
+	Oid			indexid = get_relname_relid("znode_pkey", nsp);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	Snapshot	snapshot;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(relid) || !OidIsValid(indexid))
+		elog(ERROR, "zkpg: zkpg.znode or its primary key is missing");
+	rel = table_open(relid, AccessShareLock);
+	check_znode_columns(rel);
+	/* ScanKeyInit compares in the "C" collation, the column's */
+	ScanKeyInit(&key, ZC_PATH, BTEqualStrategyNumber, F_TEXTEQ,
+				CStringGetTextDatum(path));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, indexid, true, snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		Datum		values[ZC_NUM_COLUMNS];
+		bool		isnull[ZC_NUM_COLUMNS];
+
+		found = true;
+		heap_deform_tuple(tup, desc, values, isnull);
+		memset(node, 0, sizeof(ZkNode));
+		node->czxid = DatumGetInt64(values[ZC_CZXID - 1]);
+		node->mzxid = DatumGetInt64(values[ZC_MZXID - 1]);
+		node->pzxid = DatumGetInt64(values[ZC_PZXID - 1]);
+		node->ctime = DatumGetTimestampTz(values[ZC_CTIME - 1]);
+		node->mtime = DatumGetTimestampTz(values[ZC_MTIME - 1]);
+		node->version = DatumGetInt32(values[ZC_VERSION - 1]);
+		node->aversion = DatumGetInt32(values[ZC_AVERSION - 1]);
+		node->creates = DatumGetInt32(values[ZC_CHILD_CREATES - 1]);
+		node->num_children = DatumGetInt32(values[ZC_NUM_CHILDREN - 1]);
+		node->ephemeral_owner = DatumGetInt64(values[ZC_EPHEMERAL_OWNER - 1]);
+		node->kind = DatumGetInt16(values[ZC_KIND - 1]);
+		node->ttl_ms = DatumGetInt64(values[ZC_TTL_MS - 1]);
+		acl_from_datum(values[ZC_ACL - 1], &node->nacl, &node->acl);
+		/* the raw length, without detoasting what is not asked for */
+		node->data_len = (int32) (toast_raw_datum_size(values[ZC_DATA - 1]) - VARHDRSZ);
+		if (with_data)
+		{
+			bytea	   *b = DatumGetByteaPP(values[ZC_DATA - 1]);
+
+			node->data_len = VARSIZE_ANY_EXHDR(b);
+			node->data = palloc(node->data_len + 1);
+			memcpy(node->data, VARDATA_ANY(b), node->data_len);
+			if ((Pointer) b != DatumGetPointer(values[ZC_DATA - 1]))
+				pfree(b);
+		}
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 bool
 ZkTreeGetNode(ZkTree *tree, const char *path, bool with_data, ZkNode *node)
 {
 	ZkInternalSql acc;
 	Datum		values[1];
 	bool		found;
+
+	if (tree == main_tree)
+		return tree_get_node_direct(path, with_data, node);
 
 	tree_begin(&acc);
 	values[0] = CStringGetTextDatum(path);
