@@ -438,7 +438,6 @@ leading_epoch(int64 epoch, bool serving)
 }
 
 /* the server that holds a session: the top byte of its id (sessions.c) */
-#define SESSION_OWNER(sid) ((int) (((uint64) (sid) >> 56) & 0xFF))
 
 /*
  * A peer speaks only for the sessions its backends hold: its own
@@ -450,8 +449,8 @@ peer_holds(const ZkRecord *req, int from_id)
 {
 	if (req->session_id == ZK_SERVER_SESSION)
 		return req->type == ZK_OP_CLOSESESSION &&
-			SESSION_OWNER(req->target_session) == from_id;
-	return SESSION_OWNER(req->session_id) == from_id;
+			ZK_SESSION_OWNER(req->target_session) == from_id;
+	return ZK_SESSION_OWNER(req->session_id) == from_id;
 }
 
 /*
@@ -526,7 +525,7 @@ on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a)
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	t->n = 0;
 	for (i = 0; i < m->n && t->n < ZK_MAX_TOUCHES; i++)
-		if (SESSION_OWNER(m->touches[i]) == m->note.from)
+		if (ZK_SESSION_OWNER(m->touches[i]) == m->note.from)
 			t->sessions[t->n++] = m->touches[i];
 	t->seq++;
 	LWLockRelease(ZkShmem->state_lock);

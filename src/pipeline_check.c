@@ -327,7 +327,7 @@ zkpg_check_pipeline(PG_FUNCTION_ARGS)
 	st = palloc0(sizeof(CheckState));
 	pg_prng_seed(&st->rng, (uint64) seed);
 	for (i = 0; i < NSESSIONS; i++)
-		st->sessions[i] = (int64) (((uint64) 1 << 56) | ((uint64) (i + 1) << 16) | (uint64) i);
+		st->sessions[i] = ZK_SESSION_MAKE_ID(1, i + 1, i);
 
 	scratch = ZkTreeCreateScratch();
 	ZkPrepInit(scratch);

@@ -834,7 +834,7 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 		else
 		{
 			session = hash_search(live_sessions, &req->session_id, HASH_ENTER, NULL);
-			session->owner = (int32) ((uint64) req->session_id >> 56);
+			session->owner = ZK_SESSION_OWNER(req->session_id);
 			session->timeout_ms = req->timeout_ms;
 			session->last_seen = now;
 			session->closing = false;

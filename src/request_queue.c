@@ -553,7 +553,7 @@ ZkTakeRequests(int max_requests, Size max_bytes)
 int
 ZkSlotForSession(int64 session_id)
 {
-	int			idx = (int) (session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(session_id);
 	int			found = -1;
 
 	if (idx >= ZkShmem->nslots)
@@ -583,7 +583,7 @@ ZkCompleteRequests(ZkCompletion *done, int n)
 
 		if (c->closed_session != 0)
 		{
-			int			idx = (int) (c->closed_session & 0xFFFF);
+			int			idx = ZK_SESSION_SLOT(c->closed_session);
 
 			/* closed behind its backend's back: every later call gets ZK112 */
 			if (idx < ZkShmem->nslots)
@@ -627,7 +627,7 @@ ZkCompleteRequests(ZkCompletion *done, int n)
 int
 ZkSessionHolderPid(int64 session_id)
 {
-	int			idx = (int) (session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(session_id);
 	int			pid = 0;
 
 	if (idx >= ZkShmem->nslots || session_id == 0)

@@ -100,9 +100,7 @@ ZkNewSessionId(int slot)
 {
 	uint64		seq = pg_atomic_fetch_add_u64(&ZkShmem->next_session_seq, 1);
 
-	return (int64) (((uint64) (zk_myid & 0xFF) << 56) |
-					((seq & UINT64CONST(0xFFFFFFFFFF)) << 16) |
-					((uint64) slot & 0xFFFF));
+	return ZK_SESSION_MAKE_ID(zk_myid, seq, slot);
 }
 
 /*
@@ -705,7 +703,7 @@ ZkSessionDetailsVisible(int64 session_id)
 {
 	Oid			me = GetUserId();
 	Oid			role = InvalidOid;
-	int			idx = (int) (session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(session_id);
 
 	if (has_privs_of_role(me, ROLE_PG_READ_ALL_STATS))
 		return true;

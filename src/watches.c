@@ -180,7 +180,7 @@ ZkEventTypeName(ZkEventType type)
 char *
 ZkWatchChannel(int64 session_id)
 {
-	int			idx = (int) (session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(session_id);
 	char	   *channel = NULL;
 
 	if (session_id == 0 || idx >= ZkShmem->nslots)
@@ -252,7 +252,7 @@ watcher_unlink(int idx)
 		hash_search(watch_paths, wp->path, HASH_REMOVE, NULL);
 
 	if (!ZK_WATCH_IS_INTERNAL(w->kind))
-		ZkShmem->slots[(int) (w->session_id & 0xFFFF) % ZkShmem->nslots].nwatches--;
+		ZkShmem->slots[ZK_SESSION_SLOT(w->session_id) % ZkShmem->nslots].nwatches--;
 	w->session_id = 0;
 	w->owner = NULL;
 	w->next = watch_pool->free_head;
@@ -323,7 +323,7 @@ watch_add(int64 session_id, const char *path, int kind, bool error_when_full)
 	int			i;
 	int			idx;
 	Watcher    *w;
-	int			slot = (int) (session_id & 0xFFFF) % ZkShmem->nslots;
+	int			slot = ZK_SESSION_SLOT(session_id) % ZkShmem->nslots;
 	/* the applier's adds (election watches) are internal: not counted */
 	bool		counted = error_when_full && !ZK_WATCH_IS_INTERNAL(kind);
 	bool		limited = counted && !superuser();
@@ -672,7 +672,7 @@ event_permitted(const ZkWatchEvent *e, List **cache)
 {
 	ListCell   *lc;
 	SessionAuth *sa = NULL;
-	int			idx = (int) (e->session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(e->session_id);
 
 	if (e->type == ZK_EVENT_LEADERSHIP_ACQUIRED)
 		return true;			/* its own candidate node */
@@ -716,7 +716,7 @@ buffer_for_pending_listeners(List *events)
 	foreach(lc, events)
 	{
 		ZkWatchEvent *e = lfirst(lc);
-		int			idx = (int) (e->session_id & 0xFFFF);
+		int			idx = ZK_SESSION_SLOT(e->session_id);
 		ZkBackendSlot *slot;
 
 		if (e->internal || idx >= ZkShmem->nslots)
@@ -812,7 +812,7 @@ ZkWatchNotify(List *events, List *expired_sessions, ZkZxid zxid)
 		foreach(lc, deliver)
 		{
 			ZkWatchEvent *e = lfirst(lc);
-			int			idx = (int) (e->session_id & 0xFFFF);
+			int			idx = ZK_SESSION_SLOT(e->session_id);
 
 			if (idx < ZkShmem->nslots && ZkShmem->slots[idx].session_id == e->session_id)
 				ZkShmem->slots[idx].events_lost = true;
@@ -897,7 +897,7 @@ ZkWatchWakeWaiters(List *sessions)
 	foreach(lc, sessions)
 	{
 		int64		sid = *(int64 *) lfirst(lc);
-		int			idx = (int) (sid & 0xFFFF);
+		int			idx = ZK_SESSION_SLOT(sid);
 		ZkBackendSlot *slot;
 
 		if (idx >= ZkShmem->nslots)
@@ -972,7 +972,7 @@ ZkWatchKindName(int kind)
 void
 ZkWatchListen(int64 session_id)
 {
-	int			idx = (int) (session_id & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(session_id);
 	char	   *channel = ZkWatchChannel(session_id);
 
 	if (channel == NULL)
@@ -996,7 +996,7 @@ static void
 watch_xact_callback(XactEvent event, void *arg)
 {
 	int64		sid = listen_requested_session;
-	int			idx = (int) (sid & 0xFFFF);
+	int			idx = ZK_SESSION_SLOT(sid);
 	bool		wake = false;
 
 	if (sid == 0)

@@ -82,6 +82,23 @@ typedef int64 ZkZxid;
  */
 #define ZK_SERVER_SESSION	0
 
+/*
+ * A session id is owner << 56 | seq << 16 | slot (sessions.c): the server
+ * that opened it, a sequence number, and its backend slot on that server,
+ * so that the applier finds a txn's waiting backend without a search.
+ */
+#define ZK_SESSION_SLOT_BITS	16
+#define ZK_SESSION_SEQ_BITS		40
+#define ZK_SESSION_OWNER_SHIFT	(ZK_SESSION_SLOT_BITS + ZK_SESSION_SEQ_BITS)
+#define ZK_SESSION_SLOT_MASK	((UINT64CONST(1) << ZK_SESSION_SLOT_BITS) - 1)
+#define ZK_SESSION_SEQ_MASK		((UINT64CONST(1) << ZK_SESSION_SEQ_BITS) - 1)
+#define ZK_SESSION_MAKE_ID(owner, seq, slot) \
+	((int64) ((((uint64) (owner) & 0xFF) << ZK_SESSION_OWNER_SHIFT) | \
+			  (((uint64) (seq) & ZK_SESSION_SEQ_MASK) << ZK_SESSION_SLOT_BITS) | \
+			  ((uint64) (slot) & ZK_SESSION_SLOT_MASK)))
+#define ZK_SESSION_SLOT(sid)	((int) ((uint64) (sid) & ZK_SESSION_SLOT_MASK))
+#define ZK_SESSION_OWNER(sid)	((int) (((uint64) (sid) >> ZK_SESSION_OWNER_SHIFT) & 0xFF))
+
 /* Node kinds as stored in the tree (what the container manager needs). */
 #define ZK_KIND_NORMAL		0
 #define ZK_KIND_CONTAINER	1
