@@ -33,6 +33,10 @@ OBJS = \
 	src/peer_transport.o \
 	src/peer_functions.o \
 	src/recipes.o \
+	src/recipe_locks.o \
+	src/recipe_election.o \
+	src/recipe_naming.o \
+	src/recipe_queues.o \
 	src/twophase.o
 
 EXTENSION = zkpg

@@ -50,6 +50,15 @@
  *	  moves to the new predecessor.  A candidate stays one after zk_elect
  *	  timed out, and learns of its leadership from that event.
  *
+ * The recipes are split per family, each in its file; this one holds
+ * what they share, declared in recipe_internal.h: recipe nodes, writes,
+ * waiting, holds, arguments, and the zkpg.locks view.
+ *		recipe_locks.c		locks, read-write locks, semaphores
+ *		recipe_election.c	leader election, and the applier's judging of
+ *							it (ZkRecipeJudgeElections, recipes.h)
+ *		recipe_naming.c		counters and unique ids, service registry
+ *		recipe_queues.c		double barriers, queues
+ *
  * IDENTIFICATION
  *	  src/recipes.c
  *
@@ -70,7 +79,7 @@
 #include "acl.h"
 #include "datatree.h"
 #include "path.h"
-#include "recipes.h"
+#include "recipe_internal.h"
 #include "request_queue.h"
 #include "sessions.h"
 #include "shmem.h"
@@ -79,74 +88,16 @@
 #include "zkpg.h"
 #include "zkpg_errcodes.h"
 
-PG_FUNCTION_INFO_V1(zk_lock);
-PG_FUNCTION_INFO_V1(zk_lock_shared);
-PG_FUNCTION_INFO_V1(zk_lock_exclusive);
-PG_FUNCTION_INFO_V1(zk_unlock);
-PG_FUNCTION_INFO_V1(zk_semaphore_acquire);
-PG_FUNCTION_INFO_V1(zk_semaphore_release);
-PG_FUNCTION_INFO_V1(zk_elect);
-PG_FUNCTION_INFO_V1(zk_resign);
-PG_FUNCTION_INFO_V1(zk_leader);
-PG_FUNCTION_INFO_V1(zk_next_id);
-PG_FUNCTION_INFO_V1(zk_register);
-PG_FUNCTION_INFO_V1(zk_members);
-PG_FUNCTION_INFO_V1(zk_barrier_enter);
-PG_FUNCTION_INFO_V1(zk_barrier_leave);
-PG_FUNCTION_INFO_V1(zk_queue_put);
-PG_FUNCTION_INFO_V1(zk_queue_take);
-PG_FUNCTION_INFO_V1(zk_counter_add);
 PG_FUNCTION_INFO_V1(zkpg_lock_rows);
 PG_FUNCTION_INFO_V1(zkpg_recipe_wakeups);
 
-/* the kinds of recipe node, by name prefix */
-typedef enum RecipeKind
-{
-	RK_LOCK,
-	RK_READ,
-	RK_WRITE,
-	RK_WAIT,
-	RK_LEASE,
-	RK_CANDIDATE,
-	RK_TAKER,
-	RK_NONE
-} RecipeKind;
-
-static const char *const kind_prefix[] = {
+/* the name prefix of each kind of recipe node but RK_NONE */
+const char *const recipe_kind_prefix[] = {
 	"lock-", "read-", "write-", "wait-", "lease-", "candidate-", "taker-"
 };
 
-#define SEQ_DIGITS 10
-#define BARRIER_READY "ready"
-#define QUEUE_PREFIX "qn-"
-
-/* a recipe node of a directory */
-typedef struct RecipeNode
-{
-	char	   *name;
-	char	   *path;
-	RecipeKind	kind;
-	int64		seq;
-	ZkNode		node;
-} RecipeNode;
-
-/* when a waiting call gives up; forever when no timeout was given */
-typedef struct Deadline
-{
-	bool		forever;
-	TimestampTz at;
-} Deadline;
-
-/* one hold of this backend's session (point 5 of the header) */
-typedef struct Hold
-{
-	char	   *path;			/* the recipe's path */
-	char	   *node;			/* the node that stands for the hold */
-	RecipeKind	kind;
-	int64		token;
-} Hold;
-
-static List *holds = NIL;
+/* this backend's holds (point 5), of the session holds_session */
+List	   *recipe_holds = NIL;
 static int64 holds_session = 0;
 
 /*
@@ -158,35 +109,8 @@ static int	call_nacl = 0;
 static char **call_acl = NULL;
 
 static RecipeKind classify(const char *name, int64 *seq);
-static List *recipe_nodes(const char *dir, bool check_acl, ZkNode *dir_node);
-static RecipeNode *find_node(List *nodes, const char *path);
-static RecipeNode *waiting_node(List *nodes, const char *path);
 static bool blocks(const RecipeNode *earlier, RecipeKind mine, int64 my_session);
-static RecipeNode *lock_blocker(List *nodes, const RecipeNode *me);
-static RecipeNode *nearest_before(List *nodes, const RecipeNode *me, RecipeKind kind);
-static void set_create_op(ZkOp *op, const char *path, const char *data, int len, int mode);
-static void set_delete_op(ZkOp *op, const char *path, int32 version);
-static int	submit_ops(ZkOp *ops, int n, ZkRequestResult *res);
-static void ensure_containers(const char *path);
-static char *create_node(const char *dir, const char *name, int mode,
-						 const char *data, int len, ZkStat *stat);
-static bool delete_node(const char *path, int32 version);
-static void abandon_node(const char *path);
-static Deadline arg_deadline(FunctionCallInfo fcinfo, int argno);
-static bool wait_for_change(int64 sid, const char *watched, int kind,
-							const ZkNode *seen, const char *own, const Deadline *dl);
-static void mark_waiting(const char *node);
-static void holds_for_session(int64 sid);
 static void hold_free(Hold *h);
-static void holds_forget_node(const char *node);
-static void hold_push(const char *path, const char *node, RecipeKind kind, int64 token);
-static Hold *hold_newest(const char *path, bool semaphore);
-static bool hold_release(Hold *h);
-static char *recipe_path_arg(FunctionCallInfo fcinfo, int argno);
-static char *member_arg(FunctionCallInfo fcinfo, int argno);
-static void recipe_acl_arg(FunctionCallInfo fcinfo, int argno, const char *path);
-static void require_child_read(const char *dir, const ZkChildNode *c);
-static Datum lock_common(FunctionCallInfo fcinfo, RecipeKind kind);
 
 /* ---- recipe nodes ---- */
 
@@ -196,13 +120,13 @@ classify(const char *name, int64 *seq)
 {
 	int			k;
 
-	for (k = 0; k < lengthof(kind_prefix); k++)
+	for (k = 0; k < lengthof(recipe_kind_prefix); k++)
 	{
-		size_t		plen = strlen(kind_prefix[k]);
+		size_t		plen = strlen(recipe_kind_prefix[k]);
 		const char *digits = name + plen;
 		char	   *end;
 
-		if (strncmp(name, kind_prefix[k], plen) != 0)
+		if (strncmp(name, recipe_kind_prefix[k], plen) != 0)
 			continue;
 		if (strlen(digits) < SEQ_DIGITS)
 			return RK_NONE;
@@ -230,7 +154,7 @@ compare_seq(const ListCell *a, const ListCell *b)
  * The recipe nodes under dir, in sequence order; NIL when dir does not
  * exist (dir_node->czxid is then 0).  READ on dir is checked for callers.
  */
-static List *
+List *
 recipe_nodes(const char *dir, bool check_acl, ZkNode *dir_node)
 {
 	List	   *out = NIL;
@@ -264,8 +188,8 @@ recipe_nodes(const char *dir, bool check_acl, ZkNode *dir_node)
 	return out;
 }
 
-static RecipeNode *
-find_node(List *nodes, const char *path)
+RecipeNode *
+recipe_find_node(List *nodes, const char *path)
 {
 	ListCell   *lc;
 
@@ -283,10 +207,10 @@ find_node(List *nodes, const char *path)
  * The node a waiting call created: ZK112 once the session expired (its
  * ephemerals went with it), else ZK101 if someone deleted it.
  */
-static RecipeNode *
-waiting_node(List *nodes, const char *path)
+RecipeNode *
+recipe_waiting_node(List *nodes, const char *path)
 {
-	RecipeNode *r = find_node(nodes, path);
+	RecipeNode *r = recipe_find_node(nodes, path);
 
 	if (r != NULL)
 		return r;
@@ -319,8 +243,8 @@ blocks(const RecipeNode *earlier, RecipeKind mine, int64 my_session)
 }
 
 /* The nearest earlier node that blocks me, or NULL when I hold the lock. */
-static RecipeNode *
-lock_blocker(List *nodes, const RecipeNode *me)
+RecipeNode *
+recipe_lock_blocker(List *nodes, const RecipeNode *me)
 {
 	RecipeNode *blocker = NULL;
 	ListCell   *lc;
@@ -338,8 +262,8 @@ lock_blocker(List *nodes, const RecipeNode *me)
 }
 
 /* The nearest earlier node of kind, or NULL. */
-static RecipeNode *
-nearest_before(List *nodes, const RecipeNode *me, RecipeKind kind)
+RecipeNode *
+recipe_nearest_before(List *nodes, const RecipeNode *me, RecipeKind kind)
 {
 	RecipeNode *found = NULL;
 	ListCell   *lc;
@@ -358,8 +282,8 @@ nearest_before(List *nodes, const RecipeNode *me, RecipeKind kind)
 
 /* ---- writes ---- */
 
-static void
-set_create_op(ZkOp *op, const char *path, const char *data, int len, int mode)
+void
+recipe_set_create_op(ZkOp *op, const char *path, const char *data, int len, int mode)
 {
 	memset(op, 0, sizeof(ZkOp));
 	op->type = ZK_OP_CREATE;
@@ -381,8 +305,8 @@ set_create_op(ZkOp *op, const char *path, const char *data, int len, int mode)
 	}
 }
 
-static void
-set_delete_op(ZkOp *op, const char *path, int32 version)
+void
+recipe_set_delete_op(ZkOp *op, const char *path, int32 version)
 {
 	memset(op, 0, sizeof(ZkOp));
 	op->type = ZK_OP_DELETE;
@@ -394,8 +318,8 @@ set_delete_op(ZkOp *op, const char *path, int32 version)
  * Submit ops as one request and wait for the result; the error code is
  * returned, not raised.  Interrupts are held meanwhile (point 3).
  */
-static int
-submit_ops(ZkOp *ops, int n, ZkRequestResult *res)
+int
+recipe_submit_ops(ZkOp *ops, int n, ZkRequestResult *res)
 {
 	ZkRecord	req;
 
@@ -422,8 +346,8 @@ submit_ops(ZkOp *ops, int n, ZkRequestResult *res)
 }
 
 /* Create path and its missing ancestors as containers. */
-static void
-ensure_containers(const char *path)
+void
+recipe_ensure_containers(const char *path)
 {
 	List	   *chain = NIL;
 	char	   *p = pstrdup(path);
@@ -444,8 +368,8 @@ ensure_containers(const char *path)
 
 		if (ZkTreeGetNode(ZkTreeMain(), anc, false, &node))
 			continue;
-		set_create_op(&op, anc, NULL, 0, ZK_MODE_CONTAINER);
-		err = submit_ops(&op, 1, &res);
+		recipe_set_create_op(&op, anc, NULL, 0, ZK_MODE_CONTAINER);
+		err = recipe_submit_ops(&op, 1, &res);
 		if (err != ZK_OK && err != ZK_ERR_NODEEXISTS)
 			ZkReportError(err, anc, -1, "create");
 	}
@@ -456,9 +380,9 @@ ensure_containers(const char *path)
  * parents made as containers when missing; the created path.  The
  * container manager may delete an empty dir between the two: retry.
  */
-static char *
-create_node(const char *dir, const char *name, int mode,
-			const char *data, int len, ZkStat *stat)
+char *
+recipe_create_node(const char *dir, const char *name, int mode,
+				   const char *data, int len, ZkStat *stat)
 {
 	char	   *path = ZkJoinPath(dir, name);
 	int			attempt;
@@ -469,8 +393,8 @@ create_node(const char *dir, const char *name, int mode,
 		ZkRequestResult res;
 		int			err;
 
-		set_create_op(&op, path, data, len, mode);
-		err = submit_ops(&op, 1, &res);
+		recipe_set_create_op(&op, path, data, len, mode);
+		err = recipe_submit_ops(&op, 1, &res);
 		if (err == ZK_OK)
 		{
 			if (stat)
@@ -481,20 +405,20 @@ create_node(const char *dir, const char *name, int mode,
 		}
 		if (err != ZK_ERR_NONODE || attempt >= 10)
 			ZkReportError(err, path, -1, "create");
-		ensure_containers(dir);
+		recipe_ensure_containers(dir);
 	}
 }
 
 /* Delete path; false when it was gone already. */
-static bool
-delete_node(const char *path, int32 version)
+bool
+recipe_delete_node(const char *path, int32 version)
 {
 	ZkOp		op;
 	ZkRequestResult res;
 	int			err;
 
-	set_delete_op(&op, path, version);
-	err = submit_ops(&op, 1, &res);
+	recipe_set_delete_op(&op, path, version);
+	err = recipe_submit_ops(&op, 1, &res);
 	if (err == ZK_ERR_NONODE)
 		return false;
 	if (err != ZK_OK)
@@ -506,8 +430,8 @@ delete_node(const char *path, int32 version)
  * Queue the delete of a node this call created, without waiting: called
  * while an error (a cancel, statement_timeout) ends the call.
  */
-static void
-abandon_node(const char *path)
+void
+recipe_abandon_node(const char *path)
 {
 	ZkRecord	req;
 	ZkOp		op;
@@ -520,7 +444,7 @@ abandon_node(const char *path)
 	if (sid == 0)
 		return;					/* the session, and its ephemerals, are gone */
 	memset(&req, 0, sizeof(req));
-	set_delete_op(&op, path, -1);
+	recipe_set_delete_op(&op, path, -1);
 	req.session_id = sid;
 	req.type = ZK_OP_DELETE;
 	req.nops = 1;
@@ -533,8 +457,8 @@ abandon_node(const char *path)
 
 /* ---- waiting ---- */
 
-static Deadline
-arg_deadline(FunctionCallInfo fcinfo, int argno)
+Deadline
+recipe_deadline_arg(FunctionCallInfo fcinfo, int argno)
 {
 	Deadline	dl = {true, 0};
 	Interval   *iv;
@@ -560,8 +484,8 @@ arg_deadline(FunctionCallInfo fcinfo, int argno)
 }
 
 /* For zkpg.locks and the election judge: which node this backend waits with. */
-static void
-mark_waiting(const char *node)
+void
+recipe_mark_waiting(const char *node)
 {
 	ZkBackendSlot *slot = ZkMySlot();
 
@@ -586,9 +510,9 @@ mark_waiting(const char *node)
  * or until the deadline: false.  However it ends (an error too), the
  * recipe watches are gone; an election watch stays (the applier moves it).
  */
-static bool
-wait_for_change(int64 sid, const char *watched, int kind, const ZkNode *seen,
-				const char *own, const Deadline *dl)
+bool
+recipe_wait_for_change(int64 sid, const char *watched, int kind, const ZkNode *seen,
+					   const char *own, const Deadline *dl)
 {
 	volatile bool changed = false;
 
@@ -649,22 +573,22 @@ hold_free(Hold *h)
 	pfree(h);
 }
 
-static void
-holds_for_session(int64 sid)
+void
+recipe_holds_for_session(int64 sid)
 {
 	ListCell   *lc;
 
 	if (holds_session == sid)
 		return;
-	foreach(lc, holds)
+	foreach(lc, recipe_holds)
 		hold_free(lfirst(lc));
-	list_free(holds);
-	holds = NIL;
+	list_free(recipe_holds);
+	recipe_holds = NIL;
 	holds_session = sid;
 }
 
-static void
-hold_push(const char *path, const char *node, RecipeKind kind, int64 token)
+void
+recipe_hold_push(const char *path, const char *node, RecipeKind kind, int64 token)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	Hold	   *h = palloc(sizeof(Hold));
@@ -673,24 +597,24 @@ hold_push(const char *path, const char *node, RecipeKind kind, int64 token)
 	h->node = pstrdup(node);
 	h->kind = kind;
 	h->token = token;
-	holds = lappend(holds, h);
+	recipe_holds = lappend(recipe_holds, h);
 	MemoryContextSwitchTo(old);
 }
 
 /* Forget every hold on a node that is gone. */
-static void
-holds_forget_node(const char *node)
+void
+recipe_holds_forget_node(const char *node)
 {
 	char	   *gone = pstrdup(node);
 	ListCell   *lc;
 
-	foreach(lc, holds)
+	foreach(lc, recipe_holds)
 	{
 		Hold	   *h = lfirst(lc);
 
 		if (strcmp(h->node, gone) == 0)
 		{
-			holds = foreach_delete_current(holds, lc);
+			recipe_holds = foreach_delete_current(recipe_holds, lc);
 			hold_free(h);
 		}
 	}
@@ -698,14 +622,14 @@ holds_forget_node(const char *node)
 }
 
 /* The newest hold on path: of a lock kind, or a semaphore lease. */
-static Hold *
-hold_newest(const char *path, bool semaphore)
+Hold *
+recipe_hold_newest(const char *path, bool semaphore)
 {
 	int			i;
 
-	for (i = list_length(holds) - 1; i >= 0; i--)
+	for (i = list_length(recipe_holds) - 1; i >= 0; i--)
 	{
-		Hold	   *h = list_nth(holds, i);
+		Hold	   *h = list_nth(recipe_holds, i);
 
 		if (strcmp(h->path, path) == 0 && (h->kind == RK_LEASE) == semaphore)
 			return h;
@@ -718,13 +642,13 @@ hold_newest(const char *path, bool semaphore)
  * forgotten only once the delete went through, so that a failed
  * zk_unlock can be retried.
  */
-static bool
-hold_release(Hold *h)
+bool
+recipe_hold_release(Hold *h)
 {
 	ListCell   *lc;
 	bool		shared = false;
 
-	foreach(lc, holds)
+	foreach(lc, recipe_holds)
 	{
 		Hold	   *other = lfirst(lc);
 
@@ -732,15 +656,15 @@ hold_release(Hold *h)
 			shared = true;
 	}
 	if (!shared)
-		(void) delete_node(h->node, -1);
-	holds = list_delete_ptr(holds, h);
+		(void) recipe_delete_node(h->node, -1);
+	recipe_holds = list_delete_ptr(recipe_holds, h);
 	hold_free(h);
 	return true;
 }
 
 /* ---- arguments ---- */
 
-static char *
+char *
 recipe_path_arg(FunctionCallInfo fcinfo, int argno)
 {
 	char	   *path;
@@ -760,7 +684,7 @@ recipe_path_arg(FunctionCallInfo fcinfo, int argno)
  * The acl argument of a recipe that creates nodes: checked as zk_create
  * checks its own (ZK114), NULL for Curator's and ZooKeeper's open default.
  */
-static void
+void
 recipe_acl_arg(FunctionCallInfo fcinfo, int argno, const char *path)
 {
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
@@ -773,8 +697,8 @@ recipe_acl_arg(FunctionCallInfo fcinfo, int argno, const char *path)
 }
 
 /* A member name: one path component. */
-static char *
-member_arg(FunctionCallInfo fcinfo, int argno)
+char *
+recipe_member_arg(FunctionCallInfo fcinfo, int argno)
 {
 	char	   *m;
 
@@ -792,959 +716,12 @@ member_arg(FunctionCallInfo fcinfo, int argno)
 	return m;
 }
 
-/* ---- locks ---- */
-
-/*
- * Wait until the lock node me is granted; false at the deadline.
- */
-static bool
-wait_lock_turn(int64 sid, const char *dir, const char *me_path, const Deadline *dl)
-{
-	for (;;)
-	{
-		ZkNode		dir_node;
-		List	   *nodes = recipe_nodes(dir, true, &dir_node);
-		RecipeNode *me = waiting_node(nodes, me_path);
-		RecipeNode *blocker;
-
-		blocker = lock_blocker(nodes, me);
-		if (blocker == NULL)
-			return true;
-		mark_waiting(me_path);
-		if (!wait_for_change(sid, blocker->path, ZK_WATCH_RECIPE, &blocker->node, me_path, dl))
-			return false;
-	}
-}
-
-static Datum
-lock_common(FunctionCallInfo fcinfo, RecipeKind kind)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	Deadline	dl = arg_deadline(fcinfo, 1);
-	int64		sid = ZkSessionEnsure();
-	ListCell   *lc;
-	ZkStat		stat;
-	char	   *node;
-	bool		granted = false;
-
-	holds_for_session(sid);
-	recipe_acl_arg(fcinfo, 2, dir);
-	/* re-entrant: a new hold on the node this session holds already */
-	foreach(lc, holds)
-	{
-		Hold	   *h = lfirst(lc);
-
-		if (strcmp(h->path, dir) == 0 && h->kind == kind)
-		{
-			int64		token = h->token;
-			ZkNode		held;
-
-			/* unless someone deleted our node: forget it, acquire anew */
-			if (!ZkTreeGetNode(ZkTreeMain(), h->node, false, &held) ||
-				held.czxid != token)
-			{
-				holds_forget_node(h->node);
-				break;
-			}
-			hold_push(h->path, h->node, kind, token);
-			PG_RETURN_INT64(token);
-		}
-	}
-
-	node = create_node(dir, kind_prefix[kind], ZK_MODE_EPHEMERAL_SEQUENTIAL, NULL, 0, &stat);
-	PG_TRY();
-	{
-		granted = wait_lock_turn(sid, dir, node, &dl);
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		abandon_node(node);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	if (!granted)
-	{
-		(void) delete_node(node, -1);
-		PG_RETURN_NULL();
-	}
-	hold_push(dir, node, kind, stat.czxid);
-	PG_RETURN_INT64(stat.czxid);
-}
-
-/* zk_lock(path, timeout) -> bigint token, NULL on timeout */
-Datum
-zk_lock(PG_FUNCTION_ARGS)
-{
-	return lock_common(fcinfo, RK_LOCK);
-}
-
-/* zk_lock_shared(path, timeout) -> bigint */
-Datum
-zk_lock_shared(PG_FUNCTION_ARGS)
-{
-	return lock_common(fcinfo, RK_READ);
-}
-
-/* zk_lock_exclusive(path, timeout) -> bigint */
-Datum
-zk_lock_exclusive(PG_FUNCTION_ARGS)
-{
-	return lock_common(fcinfo, RK_WRITE);
-}
-
-/* zk_unlock(path) -> boolean: releases the newest hold of any lock kind */
-Datum
-zk_unlock(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	Hold	   *h;
-
-	holds_for_session(ZkSessionEnsure());
-	h = hold_newest(dir, false);
-	if (h == NULL)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(hold_release(h));
-}
-
-/* ---- semaphore ---- */
-
-/*
- * zk_semaphore_acquire(path, max_leases, timeout) -> bigint token
- *
- * Waiters queue as wait- nodes; only the head watches the leases (the
- * children of path), and takes a lease by creating it and deleting its
- * wait node in one multi, which wakes the next waiter.
- */
-Datum
-zk_semaphore_acquire(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	int32		max_leases;
-	Deadline	dl;
-	int64		sid;
-	char	   *waiter;
-	int64		token = 0;
-
-	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("max_leases must be at least 1")));
-	max_leases = PG_GETARG_INT32(1);
-	dl = arg_deadline(fcinfo, 2);
-	recipe_acl_arg(fcinfo, 3, dir);
-	sid = ZkSessionEnsure();
-	holds_for_session(sid);
-
-	waiter = create_node(dir, kind_prefix[RK_WAIT], ZK_MODE_EPHEMERAL_SEQUENTIAL, NULL, 0, NULL);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			ZkNode		dir_node;
-			List	   *nodes = recipe_nodes(dir, true, &dir_node);
-			RecipeNode *me = waiting_node(nodes, waiter);
-			RecipeNode *before;
-			ListCell   *lc;
-			int			leases = 0;
-
-			mark_waiting(waiter);
-			before = nearest_before(nodes, me, RK_WAIT);
-			if (before != NULL)
-			{
-				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, waiter, &dl))
-					break;
-				continue;
-			}
-			foreach(lc, nodes)
-				if (((RecipeNode *) lfirst(lc))->kind == RK_LEASE)
-					leases++;
-			if (leases < max_leases)
-			{
-				ZkOp		ops[2];
-				ZkRequestResult res;
-				int			err;
-				char	   *lease_prefix = ZkJoinPath(dir, kind_prefix[RK_LEASE]);
-
-				set_create_op(&ops[0], lease_prefix, NULL, 0, ZK_MODE_EPHEMERAL_SEQUENTIAL);
-				set_delete_op(&ops[1], waiter, -1);
-				err = submit_ops(ops, 2, &res);
-				if (err != ZK_OK)
-					ZkReportError(err, res.failed_index == 1 ? waiter : lease_prefix,
-								  -1, res.failed_index == 1 ? "delete" : "create");
-				token = res.results[0].stat.czxid;
-				hold_push(dir, psprintf("%s%010d", lease_prefix, res.results[0].seq),
-						  RK_LEASE, token);
-				waiter = NULL;
-				break;
-			}
-			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, waiter, &dl))
-				break;
-		}
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		if (waiter != NULL)
-			abandon_node(waiter);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	if (waiter != NULL)
-	{
-		(void) delete_node(waiter, -1);
-		PG_RETURN_NULL();
-	}
-	PG_RETURN_INT64(token);
-}
-
-/* zk_semaphore_release(path) -> boolean */
-Datum
-zk_semaphore_release(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	Hold	   *h;
-
-	holds_for_session(ZkSessionEnsure());
-	h = hold_newest(dir, true);
-	if (h == NULL)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(hold_release(h));
-}
-
-/* ---- leader election ---- */
-
-/* This session's candidate node under dir, or NULL. */
-static RecipeNode *
-my_candidate(List *nodes, int64 sid)
-{
-	ListCell   *lc;
-
-	foreach(lc, nodes)
-	{
-		RecipeNode *r = lfirst(lc);
-
-		if (r->kind == RK_CANDIDATE && r->node.ephemeral_owner == sid)
-			return r;
-	}
-	return NULL;
-}
-
-/* The candidate before mine, or NULL when mine leads. */
-static RecipeNode *
-candidate_before(List *nodes, RecipeNode *mine)
-{
-	return nearest_before(nodes, mine, RK_CANDIDATE);
-}
-
-/*
- * zk_elect(path, candidate, timeout) -> bigint token once this session
- * leads, NULL on timeout (still a candidate).
- */
-Datum
-zk_elect(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	char	   *candidate;
-	Deadline	dl;
-	int64		sid;
-	ZkNode		dir_node;
-	List	   *nodes;
-	RecipeNode *mine;
-	char	   *created = NULL;
-	char	   *node;
-	int64		token = 0;
-	bool		leads = false;
-
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("candidate must not be null")));
-	candidate = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if ((int) strlen(candidate) > zk_max_data_bytes)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("candidate of %d bytes exceeds zkpg.max_data_bytes (%d)",
-						(int) strlen(candidate), zk_max_data_bytes)));
-	dl = arg_deadline(fcinfo, 2);
-	recipe_acl_arg(fcinfo, 3, dir);
-	sid = ZkSessionEnsure();
-
-	nodes = recipe_nodes(dir, true, &dir_node);
-	mine = my_candidate(nodes, sid);
-	if (mine != NULL)
-		node = mine->path;
-	else
-		node = created = create_node(dir, kind_prefix[RK_CANDIDATE],
-									 ZK_MODE_EPHEMERAL_SEQUENTIAL,
-									 candidate, strlen(candidate), NULL);
-	/* LeadershipAcquired reaches the session even after a timeout */
-	ZkWatchListen(sid);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			RecipeNode *before;
-
-			nodes = recipe_nodes(dir, true, &dir_node);
-			mine = waiting_node(nodes, node);
-			before = candidate_before(nodes, mine);
-			if (before == NULL)
-			{
-				leads = true;
-				token = mine->node.czxid;
-				break;
-			}
-			mark_waiting(node);
-			if (!wait_for_change(sid, before->path, ZK_WATCH_ELECTION, &before->node, node, &dl))
-				break;
-		}
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		if (created != NULL)
-		{
-			ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
-			abandon_node(created);
-		}
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	if (!leads)
-	{
-		/*
-		 * The applier skipped LeadershipAcquired while we were marked
-		 * waiting: a batch that did so has announced itself; once it has
-		 * committed, we see the leadership here.
-		 */
-		ZkWaitForInflightBatch();
-		nodes = recipe_nodes(dir, true, &dir_node);
-		mine = find_node(nodes, node);
-		if (mine != NULL && candidate_before(nodes, mine) == NULL)
-		{
-			leads = true;
-			token = mine->node.czxid;
-		}
-	}
-	if (!leads)
-		PG_RETURN_NULL();
-	ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
-	PG_RETURN_INT64(token);
-}
-
-/* zk_resign(path) -> boolean */
-Datum
-zk_resign(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	int64		sid = ZkSessionEnsure();
-	ZkNode		dir_node;
-	List	   *nodes = recipe_nodes(dir, true, &dir_node);
-	RecipeNode *mine;
-	bool		resigned = false;
-
-	while ((mine = my_candidate(nodes, sid)) != NULL)
-	{
-		resigned |= delete_node(mine->path, -1);
-		nodes = list_delete_ptr(nodes, mine);
-	}
-	ZkWatchRemoveKindUnder(sid, ZK_WATCH_ELECTION, dir);
-	PG_RETURN_BOOL(resigned);
-}
-
-/* zk_leader(path) -> TABLE(candidate, session_id, token) */
-Datum
-zk_leader(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	ZkNode		dir_node;
-	List	   *nodes;
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	nodes = recipe_nodes(dir, true, &dir_node);
-	foreach(lc, nodes)
-	{
-		RecipeNode *r = lfirst(lc);
-		Datum		values[3];
-		bool		nulls[3] = {0};
-
-		if (r->kind != RK_CANDIDATE)
-			continue;
-		/* the leader's name and token: what zk_get of its node would say */
-		if (!ZkAclPermits(r->node.nacl, r->node.acl, ZK_PERM_READ, ZkMyAuth()))
-			ZkReportError(ZK_ERR_NOAUTH, r->path, -1, "read");
-		values[0] = PointerGetDatum(cstring_to_text_with_len(r->node.data, r->node.data_len));
-		values[1] = Int64GetDatum(r->node.ephemeral_owner);
-		values[2] = Int64GetDatum(r->node.czxid);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		break;
-	}
-	return (Datum) 0;
-}
-
-/*
- * The applier, after applying a batch, inside its transaction: judge the
- * election watches that fired (point 6 of the header).  Appends the
- * LeadershipAcquired events to *events.
- */
-void
-ZkRecipeJudgeElections(List **events)
-{
-	List	   *fired = NIL;
-	ListCell   *lc;
-
-	foreach(lc, *events)
-	{
-		ZkWatchEvent *e = lfirst(lc);
-
-		if (e->internal == ZK_WATCH_ELECTION)
-			fired = lappend(fired, e);
-	}
-	foreach(lc, fired)
-	{
-		ZkWatchEvent *e = lfirst(lc);
-		char	   *dir = ZkParentPath(e->path);
-		ZkNode		dir_node;
-		List	   *nodes = recipe_nodes(dir, false, &dir_node);
-		RecipeNode *mine = my_candidate(nodes, e->session_id);
-		RecipeNode *before;
-		int			idx = (int) (e->session_id & 0xFFFF);
-		bool		local;
-		bool		waiting;
-
-		if (mine == NULL || idx >= ZkShmem->nslots)
-			continue;
-		LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
-		local = ZkShmem->slots[idx].session_id == e->session_id &&
-			ZkShmem->slots[idx].session_state == ZK_SESSION_OPEN;
-		waiting = local && ZkShmem->slots[idx].recipe_wait_since != 0 &&
-			strcmp(ZkShmem->slots[idx].recipe_wait_node, mine->path) == 0;
-		LWLockRelease(ZkShmem->slot_lock);
-		if (!local)
-			continue;
-
-		before = candidate_before(nodes, mine);
-		if (before != NULL)
-		{
-			if (!ZkWatchTryAdd(e->session_id, before->path, ZK_WATCH_ELECTION))
-				elog(WARNING, "zkpg could not watch \"%s\" for session 0x%016llx: too many watches",
-					 before->path, (unsigned long long) e->session_id);
-		}
-		else if (!waiting)
-		{
-			ZkWatchEvent *lead = palloc0(sizeof(ZkWatchEvent));
-
-			lead->session_id = e->session_id;
-			lead->type = ZK_EVENT_LEADERSHIP_ACQUIRED;
-			lead->path = dir;
-			lead->zxid = e->zxid;
-			lead->token = mine->node.czxid;
-			*events = lappend(*events, lead);
-		}
-	}
-}
-
-/* ---- naming service, counter ---- */
-
-/* the longest decimal int64, as prep_processor.c's COUNTER_TEXT_MAX */
-#define COUNTER_DATA_MAX	20
-
-/* The value of a counter node's data. */
-static int64
-counter_value(const char *path, const ZkNode *node)
-{
-	char	   *text = pnstrdup(node->data ? node->data : "", node->data_len);
-	char	   *end;
-	int64		v;
-
-	if (node->data_len == 0)
-		return 0;
-	if (!(isdigit((unsigned char) text[0]) || (text[0] == '-' && isdigit((unsigned char) text[1]))))
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("Its data is not a decimal integer.")));
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || *end != '\0' || end == text)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("Its data is not a decimal integer.")));
-	return v;
-}
-
-/*
- * The local check of a counter add: what is plainly not a counter, or
- * would overflow, is refused here with its reason.  The leader adds to
- * the value as decided (prep_processor.c), which may be newer.
- */
-static void
-counter_check(const char *path, int64 delta)
-{
-	ZkNode		node;
-	int64		value;
-
-	if (!ZkTreeGetNode(ZkTreeMain(), path, true, &node))
-		return;
-	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
-		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
-	value = counter_value(path, &node);
-	if (node.data_len > COUNTER_DATA_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("A counter's data has at most %d bytes.", COUNTER_DATA_MAX)));
-	if ((delta > 0 && value > PG_INT64_MAX - delta) ||
-		(delta < 0 && value < PG_INT64_MIN - delta))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("counter \"%s\" would overflow", path)));
-}
-
-/*
- * Add delta in one request: the leader's request processor adds it to the
- * value as decided, so concurrent adds never retry (ZK_OP_COUNTER), and
- * creates the node holding delta when it is missing.  Only a missing
- * parent (created as containers) or a refusal the local check did not
- * foresee (the value changed meanwhile) sends it again.
- */
-static int64
-counter_add(const char *path, int64 delta)
-{
-	int			refused = 0;
-
-	for (;;)
-	{
-		ZkOp		op;
-		ZkRequestResult res;
-		int			err;
-
-		CHECK_FOR_INTERRUPTS();
-		counter_check(path, delta);
-		memset(&op, 0, sizeof(op));
-		set_create_op(&op, path, NULL, 0, ZK_MODE_PERSISTENT);
-		op.type = ZK_OP_COUNTER;
-		op.counter = delta;
-		err = submit_ops(&op, 1, &res);
-		if (err == ZK_OK)
-		{
-			/* a created counter has version 0; an added one more */
-			Assert(res.nresults == 1 && res.results[0].has_stat);
-			return res.results[0].stat.version == 0 ? delta : res.results[0].counter;
-		}
-		if (err == ZK_ERR_NONODE)
-			ensure_containers(ZkParentPath(path));
-		else if (err == ZK_ERR_BADARGUMENTS && refused++ == 0)
-			ZkSync();			/* the local check then says why */
-		else
-			ZkReportError(err, path, -1, "counter_add");
-	}
-}
-
-/* zk_counter_add(path, delta) -> bigint, the new value */
-Datum
-zk_counter_add(PG_FUNCTION_ARGS)
-{
-	char	   *path = recipe_path_arg(fcinfo, 0);
-
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("delta must not be null")));
-	recipe_acl_arg(fcinfo, 2, path);
-	PG_RETURN_INT64(counter_add(path, PG_GETARG_INT64(1)));
-}
-
-/* zk_next_id(path) -> bigint: 1, 2, 3, ... per path; no node per id */
-Datum
-zk_next_id(PG_FUNCTION_ARGS)
-{
-	char	   *path = recipe_path_arg(fcinfo, 0);
-
-	recipe_acl_arg(fcinfo, 1, path);
-	PG_RETURN_INT64(counter_add(path, 1));
-}
-
-/* ---- registry ---- */
-
-/* zk_register(path, member, data) -> text: the member's node */
-Datum
-zk_register(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	char	   *member = member_arg(fcinfo, 1);
-	ZkOp		data;
-
-	memset(&data, 0, sizeof(data));
-	ZkDataFromBytea(PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2), &data);
-	recipe_acl_arg(fcinfo, 3, dir);
-	PG_RETURN_TEXT_P(cstring_to_text(create_node(dir, member, ZK_MODE_EPHEMERAL,
-												 data.data, data.data_len, NULL)));
-}
-
-/* zk_members(path, watch) -> TABLE(member, data, session_id) */
-Datum
-zk_members(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	bool		watch = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-	int64		sid = ZkSessionEnsure();
-	ZkNode		dir_node;
-	bool		exists;
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	exists = ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node);
-	if (exists && !ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
-		ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
-	if (watch)
-		ZkWatchRegister(sid, dir, exists ? ZK_WATCH_CHILD : ZK_WATCH_DATA, exists, &dir_node);
-	if (!exists)
-		return (Datum) 0;
-	foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
-	{
-		ZkChildNode *c = lfirst(lc);
-		Datum		values[3];
-		bool		nulls[3] = {0};
-		bytea	   *b = palloc(VARHDRSZ + c->node.data_len);
-
-		/* a member's data and owner are what zk_get of it would return */
-		require_child_read(dir, c);
-
-		SET_VARSIZE(b, VARHDRSZ + c->node.data_len);
-		if (c->node.data_len > 0)
-			memcpy(VARDATA(b), c->node.data, c->node.data_len);
-		values[0] = CStringGetTextDatum(c->name);
-		values[1] = PointerGetDatum(b);
-		values[2] = Int64GetDatum(c->node.ephemeral_owner);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
 /* ZK102 unless this session may READ the child c of dir, as zk_get of it */
-static void
-require_child_read(const char *dir, const ZkChildNode *c)
+void
+recipe_require_child_read(const char *dir, const ZkChildNode *c)
 {
 	if (!ZkAclPermits(c->node.nacl, c->node.acl, ZK_PERM_READ, ZkMyAuth()))
 		ZkReportError(ZK_ERR_NOAUTH, ZkJoinPath(dir, c->name), -1, "read");
-}
-
-/* ---- double barrier ---- */
-
-/* the members under a barrier's path, sorted by name (READ on path) */
-static List *
-barrier_members(const char *dir)
-{
-	List	   *out = NIL;
-	ListCell   *lc;
-	ZkNode		dir_node;
-
-	if (ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node) &&
-		!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
-		ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
-	foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
-	{
-		ZkChildNode *c = lfirst(lc);
-
-		if (strcmp(c->name, BARRIER_READY) != 0)
-			out = lappend(out, c);
-	}
-	return out;
-}
-
-static char *
-barrier_member_arg(FunctionCallInfo fcinfo, int argno)
-{
-	char	   *m = member_arg(fcinfo, argno);
-
-	if (strcmp(m, BARRIER_READY) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("\"%s\" cannot be a barrier member", BARRIER_READY),
-				 errdetail("The barrier uses that name to mark that every party has entered.")));
-	return m;
-}
-
-/*
- * zk_barrier_enter(path, member, parties, timeout) -> boolean
- *
- * Enter with an ephemeral member node; the member that completes the
- * count creates "ready", which every waiter watches.
- */
-Datum
-zk_barrier_enter(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	char	   *member = barrier_member_arg(fcinfo, 1);
-	char	   *ready = ZkJoinPath(dir, BARRIER_READY);
-	char	   *mine = ZkJoinPath(dir, member);
-	int32		parties;
-	Deadline	dl;
-	int64		sid;
-	ZkNode		node;
-	bool		entered = false;
-	char	   *created = NULL;
-
-	if (PG_ARGISNULL(2) || PG_GETARG_INT32(2) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("parties must be at least 1")));
-	parties = PG_GETARG_INT32(2);
-	dl = arg_deadline(fcinfo, 3);
-	recipe_acl_arg(fcinfo, 4, dir);
-	sid = ZkSessionEnsure();
-
-	if (!ZkTreeGetNode(ZkTreeMain(), mine, false, &node) || node.ephemeral_owner != sid)
-		created = create_node(dir, member, ZK_MODE_EPHEMERAL, NULL, 0, NULL);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			ZkOp		op;
-			ZkRequestResult res;
-			int			err;
-
-			if (ZkTreeGetNode(ZkTreeMain(), ready, false, &node))
-			{
-				entered = true;
-				break;
-			}
-			if (list_length(barrier_members(dir)) >= parties)
-			{
-				set_create_op(&op, ready, NULL, 0, ZK_MODE_PERSISTENT);
-				err = submit_ops(&op, 1, &res);
-				if (err != ZK_OK && err != ZK_ERR_NODEEXISTS)
-					ZkReportError(err, ready, -1, "create");
-				entered = true;
-				break;
-			}
-			mark_waiting(mine);
-			if (!wait_for_change(sid, ready, ZK_WATCH_RECIPE, NULL, NULL, &dl))
-				break;
-		}
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		if (created != NULL)
-			abandon_node(created);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	if (!entered && created != NULL)
-		(void) delete_node(created, -1);
-	PG_RETURN_BOOL(entered);
-}
-
-/*
- * zk_barrier_leave(path, member, timeout) -> boolean
- *
- * Curator's DistributedDoubleBarrier.leave: the lowest member leaves
- * last, watching the highest; the others leave at once and watch the
- * lowest; the last one out removes "ready" with its own node.
- */
-Datum
-zk_barrier_leave(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	char	   *member = barrier_member_arg(fcinfo, 1);
-	char	   *ready = ZkJoinPath(dir, BARRIER_READY);
-	char	   *mine = ZkJoinPath(dir, member);
-	Deadline	dl = arg_deadline(fcinfo, 2);
-	int64		sid = ZkSessionEnsure();
-	bool		left = false;
-
-	PG_TRY();
-	{
-		for (;;)
-		{
-			List	   *members = barrier_members(dir);
-			ZkChildNode *lowest;
-			ZkChildNode *highest;
-			char	   *watch_path;
-			ZkNode	   *seen;
-			bool		have_mine = false;
-			ListCell   *lc;
-
-			foreach(lc, members)
-				if (strcmp(((ZkChildNode *) lfirst(lc))->name, member) == 0)
-					have_mine = true;
-			if (members == NIL)
-			{
-				left = true;
-				break;
-			}
-			lowest = linitial(members);
-			highest = llast(members);
-			if (have_mine && list_length(members) == 1)
-			{
-				ZkOp		ops[2];
-				ZkRequestResult res;
-				ZkNode		r;
-				int			n = 0;
-
-				if (ZkTreeGetNode(ZkTreeMain(), ready, false, &r))
-					set_delete_op(&ops[n++], ready, -1);
-				set_delete_op(&ops[n++], mine, -1);
-				if (submit_ops(ops, n, &res) == ZK_OK)
-				{
-					left = true;
-					break;
-				}
-				continue;		/* something moved meanwhile: look again */
-			}
-			if (have_mine && strcmp(lowest->name, member) == 0)
-			{
-				watch_path = ZkJoinPath(dir, highest->name);
-				seen = &highest->node;
-			}
-			else
-			{
-				if (have_mine)
-					(void) delete_node(mine, -1);
-				watch_path = ZkJoinPath(dir, lowest->name);
-				seen = &lowest->node;
-			}
-			mark_waiting(mine);
-			if (!wait_for_change(sid, watch_path, ZK_WATCH_RECIPE, seen, NULL, &dl))
-				break;
-		}
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	if (!left)
-		(void) delete_node(mine, -1);
-	PG_RETURN_BOOL(left);
-}
-
-/* ---- queue ---- */
-
-/* zk_queue_put(path, data) -> text: the item's node */
-Datum
-zk_queue_put(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	ZkOp		data;
-
-	memset(&data, 0, sizeof(data));
-	ZkDataFromBytea(PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_PP(1), &data);
-	recipe_acl_arg(fcinfo, 2, dir);
-	PG_RETURN_TEXT_P(cstring_to_text(create_node(dir, QUEUE_PREFIX,
-												 ZK_MODE_PERSISTENT_SEQUENTIAL,
-												 data.data, data.data_len, NULL)));
-}
-
-/* Claim the first item of the queue by deleting it; NULL when empty. */
-static bytea *
-queue_claim_head(const char *dir)
-{
-	ZkNode		dir_node;
-	ListCell   *lc;
-
-	if (!ZkTreeGetNode(ZkTreeMain(), dir, false, &dir_node))
-		return NULL;
-	if (!ZkAclPermits(dir_node.nacl, dir_node.acl, ZK_PERM_READ, ZkMyAuth()))
-		ZkReportError(ZK_ERR_NOAUTH, dir, -1, "read");
-	foreach(lc, ZkTreeGetChildNodes(ZkTreeMain(), dir))
-	{
-		ZkChildNode *c = lfirst(lc);
-
-		if (strncmp(c->name, QUEUE_PREFIX, strlen(QUEUE_PREFIX)) != 0)
-			continue;
-		/* a taker reads the item (zk_get) before it deletes it */
-		require_child_read(dir, c);
-		/* one delete succeeds; the others get ZK101 and try the next */
-		if (delete_node(ZkJoinPath(dir, c->name), -1))
-		{
-			bytea	   *taken = palloc(VARHDRSZ + c->node.data_len);
-
-			SET_VARSIZE(taken, VARHDRSZ + c->node.data_len);
-			if (c->node.data_len > 0)
-				memcpy(VARDATA(taken), c->node.data, c->node.data_len);
-			return taken;
-		}
-	}
-	return NULL;
-}
-
-/*
- * zk_queue_take(path, timeout) -> bytea
- *
- * An item there is taken at once.  Otherwise the taker joins the line of
- * waiting takers (a taker- node) and, like a lock waiter, watches the
- * taker before it; only the head of the line watches the queue, so a put
- * wakes one taker, not all of them.  A taker leaves the line (deletes its
- * node) when it has an item or gives up, which wakes the next one.
- */
-Datum
-zk_queue_take(PG_FUNCTION_ARGS)
-{
-	char	   *dir = recipe_path_arg(fcinfo, 0);
-	Deadline	dl = arg_deadline(fcinfo, 1);
-	int64		sid = ZkSessionEnsure();
-	bytea	   *taken;
-	char	   *taker = NULL;
-
-	recipe_acl_arg(fcinfo, 2, dir);
-	taken = queue_claim_head(dir);
-	if (taken != NULL)
-		PG_RETURN_BYTEA_P(taken);
-	if (!dl.forever && GetCurrentTimestamp() >= dl.at)
-		PG_RETURN_NULL();		/* no waiting: leave no trace */
-
-	taker = create_node(dir, kind_prefix[RK_TAKER], ZK_MODE_EPHEMERAL_SEQUENTIAL, NULL, 0, NULL);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			ZkNode		dir_node;
-			List	   *nodes = recipe_nodes(dir, true, &dir_node);
-			RecipeNode *me = waiting_node(nodes, taker);
-			RecipeNode *before;
-
-			mark_waiting(taker);
-			before = nearest_before(nodes, me, RK_TAKER);
-			if (before != NULL)
-			{
-				if (!wait_for_change(sid, before->path, ZK_WATCH_RECIPE, &before->node, taker, &dl))
-					break;
-				continue;
-			}
-			/* the head of the line */
-			taken = queue_claim_head(dir);
-			if (taken != NULL)
-				break;
-			if (!wait_for_change(sid, dir, ZK_WATCH_RECIPE, &dir_node, taker, &dl))
-				break;
-		}
-	}
-	PG_CATCH();
-	{
-		mark_waiting(NULL);
-		abandon_node(taker);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	mark_waiting(NULL);
-	(void) delete_node(taker, -1);
-	if (taken == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(taken);
 }
 
 /* ---- zkpg.locks ---- */
@@ -1817,7 +794,7 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 			/* another role's token, pid and wait: as pg_stat_activity shows */
 			details = ZkSessionDetailsVisible(r->node.ephemeral_owner);
 			if (is_lock_kind(r->kind))
-				granted = lock_blocker(nodes, r) == NULL;
+				granted = recipe_lock_blocker(nodes, r) == NULL;
 			else if (r->kind == RK_LEASE)
 				granted = true;
 			else if (r->kind == RK_CANDIDATE)

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * recipes.h
- *	  What the applier asks of the recipes: judging fired election watches.
+ *	  What the applier asks of the recipes: judging fired election watches
+ *	  (recipe_election.c).
  *
  * IDENTIFICATION
  *	  src/recipes.h
