@@ -250,7 +250,7 @@ CREATE FUNCTION zkpg.peer_info(OUT id integer, OUT address text, OUT role text,
 CREATE VIEW zkpg.peers AS SELECT * FROM zkpg.peer_info();
 GRANT SELECT ON zkpg.peers TO PUBLIC;
 
--- Recipes (recipes.c): made of ordinary znodes, waiting server-side.
+-- Recipes (recipes.c and recipe_*.c): made of ordinary znodes, waiting server-side.
 CREATE FUNCTION zk_op_fence(path text, token bigint)
 	RETURNS zk_op LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT ROW('fence', path, NULL, NULL, NULL, NULL, token)::zk_op $$;

@@ -27,10 +27,12 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "applier.h"
 #include "bgworker.h"
@@ -186,6 +188,34 @@ ZkApplyTxn(ZkTree *tree, const ZkRecord *txn, ZkOpResult *results, int *nresults
 	return delta;
 }
 
+bool
+ZkWaitForApplied(ZkZxid target, TimestampTz deadline)
+{
+	bool		reached = true;
+
+	ConditionVariablePrepareToSleep(&ZkShmem->applied_cv);
+	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < target)
+	{
+		long		timeout = 1000;
+
+		if (deadline != 0)
+		{
+			timeout = Min(timeout, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																   deadline));
+			if (timeout <= 0)
+			{
+				reached = false;
+				break;
+			}
+		}
+		/* the broadcast follows the write of applied_zxid: none is missed */
+		(void) ConditionVariableTimedSleep(&ZkShmem->applied_cv, timeout,
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return reached;
+}
+
 static void
 applier_startup(void)
 {
@@ -200,6 +230,7 @@ applier_startup(void)
 	CommitTransactionCommand();
 
 	pg_atomic_write_u64(&ZkShmem->applied_zxid, (uint64) applied);
+	ConditionVariableBroadcast(&ZkShmem->applied_cv);
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->znode_count = nodes;
 	ZkShmem->applier_ready = true;
@@ -321,6 +352,7 @@ applier_round(MemoryContext round_cxt)
 	MemoryContextSwitchTo(round_cxt);
 
 	pg_atomic_write_u64(&ZkShmem->applied_zxid, (uint64) last);
+	ConditionVariableBroadcast(&ZkShmem->applied_cv);
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->znode_count += delta;
 	LWLockRelease(ZkShmem->state_lock);

@@ -55,6 +55,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "applier.h"
 #include "bgworker.h"
 #include "datatree.h"
 #include "peer_transport.h"
@@ -1007,13 +1008,9 @@ ZkLead(ZkElection *election)
 					SetLatch(ZkShmem->applier_latch);
 			}
 			/* the request processor reads a tree that holds the history */
-			while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < history_end)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 10, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
+			while (!ZkWaitForApplied(history_end,
+									 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 100)))
 				ZkWorkerCheckSignals();
-			}
 			StartTransactionCommand();
 			PushActiveSnapshot(GetTransactionSnapshot());
 			ZkPrepInit(ZkTreeMain());

@@ -554,7 +554,7 @@ prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out)
 }
 
 /*
- * zk_counter_add (recipes.c): add op->counter to the decimal integer that
+ * zk_counter_add (recipe_naming.c): add op->counter to the decimal integer that
  * is the node's data, as decided so far, so that concurrent adds never
  * retry; a missing node is created holding the delta (its parent must
  * exist).  The txn is a setData that says the value (ZK_OP_COUNTER), or a
@@ -671,7 +671,7 @@ prep_check(PrepContext *pc, ZkOp *op, ZkOp *out)
 }
 
 /*
- * zk_op_fence (recipes.c): the holder whose token is op->token still
+ * zk_op_fence (a zk_multi op): the holder whose token is op->token still
  * holds op->path, that is, a child of op->path created by that zxid still
  * exists, as decided so far.  A token names its node: no other node has
  * that czxid.

@@ -232,7 +232,7 @@ ZkRecipeJudgeElections(List **events)
 		List	   *nodes = recipe_nodes(dir, false, &dir_node);
 		RecipeNode *mine = my_candidate(nodes, e->session_id);
 		RecipeNode *before;
-		int			idx = (int) (e->session_id & 0xFFFF);
+		int			idx = ZK_SESSION_SLOT(e->session_id);
 		bool		local;
 		bool		waiting;
 

@@ -783,7 +783,7 @@ zkpg_lock_rows(PG_FUNCTION_ARGS)
 			bool		granted = false;
 			bool		details;
 			int			pid;
-			int			idx = (int) (r->node.ephemeral_owner & 0xFFFF);
+			int			idx = ZK_SESSION_SLOT(r->node.ephemeral_owner);
 
 			/* queue takers are not lock holders or waiters */
 			if (r->node.ephemeral_owner == 0 || r->kind == RK_TAKER)

@@ -80,6 +80,7 @@ ZkShmemStartup(void)
 		pg_atomic_init_u64(&ZkShmem->current_epoch, 0);
 		pg_atomic_init_u64(&ZkShmem->recipe_wakeups, 0);
 		ConditionVariableInit(&ZkShmem->sync_cv);
+		ConditionVariableInit(&ZkShmem->applied_cv);
 
 		/*
 		 * Session ids are myid << 56 | seq << 16 | slot.  Seeding seq from

@@ -238,6 +238,7 @@ typedef struct ZkShared
 	pg_atomic_uint64 last_logged_zxid;
 	pg_atomic_uint64 committed_zxid;
 	pg_atomic_uint64 applied_zxid;
+	ConditionVariable applied_cv;	/* broadcast when applied_zxid moves */
 	pg_atomic_uint64 applying_zxid; /* last zxid of the batch being applied */
 	pg_atomic_uint64 next_session_seq;
 	pg_atomic_uint64 accepted_epoch;	/* as durable in zkpg.peer_state */

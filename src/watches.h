@@ -44,7 +44,7 @@ typedef enum ZkEventType
 	ZK_EVENT_NODE_DELETED,
 	ZK_EVENT_NODE_DATA_CHANGED,
 	ZK_EVENT_NODE_CHILDREN_CHANGED,
-	ZK_EVENT_LEADERSHIP_ACQUIRED	/* zk_elect (recipes.c), not ZooKeeper's */
+	ZK_EVENT_LEADERSHIP_ACQUIRED	/* zk_elect (recipe_election.c), not ZooKeeper's */
 } ZkEventType;
 
 typedef struct ZkWatchEvent

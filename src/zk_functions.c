@@ -35,6 +35,7 @@
 #include "utils/typcache.h"
 
 #include "acl.h"
+#include "applier.h"
 #include "datatree.h"
 #include "path.h"
 #include "request_queue.h"
@@ -277,13 +278,7 @@ ZkWaitForInflightBatch(void)
 
 	pg_memory_barrier();
 	batch = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applying_zxid);
-	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < batch)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	(void) ZkWaitForApplied(batch, 0);
 }
 
 /*
@@ -740,17 +735,10 @@ ZkSync(void)
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zk_request_timeout_ms);
 	ZkWaitUntilServing(deadline);
 	target = ZkLeaderCommittedZxid(deadline);
-	while ((ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid) < target)
-	{
-		if (GetCurrentTimestamp() >= deadline)
-			ereport(ERROR,
-					(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
-					 errmsg("zk_sync did not complete within %d ms", zk_request_timeout_ms)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (!ZkWaitForApplied(target, deadline))
+		ereport(ERROR,
+				(errcode(ERRCODE_ZK_OPERATIONTIMEOUT),
+				 errmsg("zk_sync did not complete within %d ms", zk_request_timeout_ms)));
 }
 
 /*

@@ -51,8 +51,8 @@ typedef int64 ZkZxid;
 #define ZK_OP_SETACL		7
 #define ZK_OP_CHECK			13
 #define ZK_OP_MULTI			14
-#define ZK_OP_FENCE			200 /* zkpg's own: zk_op_fence (recipes.c) */
-#define ZK_OP_COUNTER		201 /* zkpg's own: zk_counter_add (recipes.c) */
+#define ZK_OP_FENCE			200 /* zkpg's own: zk_op_fence, in zk_multi */
+#define ZK_OP_COUNTER		201 /* zkpg's own: zk_counter_add (recipe_naming.c) */
 #define ZK_OP_CREATESESSION (-10)
 #define ZK_OP_CLOSESESSION	(-11)
 
