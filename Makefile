@@ -21,10 +21,7 @@ OBJS = \
 	src/zk_functions.o \
 	src/status.o \
 	src/watches.o \
-	src/codec_fuzz.o \
-	src/pipeline_check.o \
 	src/test_hooks.o \
-	src/election_script.o \
 	src/quorum_config.o \
 	src/election.o \
 	src/leader.o \
@@ -56,11 +53,41 @@ ISOLATION = ephemeral_cleanup watch_delivery sequential_names watch_register_rac
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/zkpg_regress.conf --temp-instance=./tmp_check_iso \
 	--load-extension=zkpg
 
-EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkcbench test/zkwatchbench $(OBJS:.o=.d)
+# Test-only SQL functions (zkpg.fuzz_codec, zkpg.check_pipeline,
+# zkpg.election_script) live in a library of their own, so that the
+# server's zkpg.so carries none of them.  It resolves zkpg's symbols from
+# the zkpg.so that shared_preload_libraries loaded (PostgreSQL loads
+# libraries RTLD_GLOBAL); its functions are for superusers and the tests.
+TEST_MODULE = zkpg_test
+TEST_OBJS = \
+	src/test/zkpg_test.o \
+	src/test/codec_fuzz.o \
+	src/test/pipeline_check.o \
+	src/test/election_script.o
+
+EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_iso output_iso test/zkbench test/zkcbench test/zkwatchbench $(OBJS:.o=.d) \
+	$(TEST_OBJS) $(TEST_OBJS:.o=.d) $(TEST_MODULE)$(DLSUFFIX)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+all: $(TEST_MODULE)$(DLSUFFIX)
+
+$(TEST_MODULE)$(DLSUFFIX): $(TEST_OBJS)
+	$(CC) $(CFLAGS) $(TEST_OBJS) $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@
+
+install: install-test-module
+install-test-module: $(TEST_MODULE)$(DLSUFFIX)
+	$(INSTALL_SHLIB) $(TEST_MODULE)$(DLSUFFIX) '$(DESTDIR)$(pkglibdir)/$(TEST_MODULE)$(DLSUFFIX)'
+
+uninstall: uninstall-test-module
+uninstall-test-module:
+	rm -f '$(DESTDIR)$(pkglibdir)/$(TEST_MODULE)$(DLSUFFIX)'
+
+-include $(TEST_OBJS:.o=.d)
+
+.PHONY: install-test-module uninstall-test-module
 
 -include $(OBJS:.o=.d)
 

@@ -199,7 +199,7 @@ REVOKE EXECUTE ON FUNCTION zkpg.log_replay_digest() FROM PUBLIC;
 
 -- Self-test of the network-facing decoders (superusers only).
 CREATE FUNCTION zkpg.fuzz_codec(iterations integer DEFAULT 10000, seed bigint DEFAULT 1)
-	RETURNS bigint AS 'MODULE_PATHNAME', 'zkpg_fuzz_codec' LANGUAGE C VOLATILE STRICT;
+	RETURNS bigint AS '$libdir/zkpg_test', 'zkpg_fuzz_codec' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
 
 -- Property test of "a logged txn always applies" (superusers only):
@@ -208,7 +208,7 @@ REVOKE EXECUTE ON FUNCTION zkpg.fuzz_codec(integer, bigint) FROM PUBLIC;
 CREATE FUNCTION zkpg.check_pipeline(iterations integer DEFAULT 2000, seed bigint DEFAULT 1,
 	OUT requests bigint, OUT refused bigint, OUT logged bigint, OUT error_txns bigint,
 	OUT apply_failures bigint, OUT first_failure text)
-	RETURNS record AS 'MODULE_PATHNAME', 'zkpg_check_pipeline' LANGUAGE C VOLATILE STRICT;
+	RETURNS record AS '$libdir/zkpg_test', 'zkpg_check_pipeline' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.check_pipeline(integer, bigint) FROM PUBLIC;
 
 -- Pause points, for tests that force an interleaving (superusers only):
@@ -222,7 +222,7 @@ REVOKE EXECUTE ON FUNCTION zkpg.test_jump_zxid_counter(bigint) FROM PUBLIC;
 
 -- FastLeaderElection's state machine driven by a script (superusers only)
 CREATE FUNCTION zkpg.election_script(script text) RETURNS SETOF text
-	AS 'MODULE_PATHNAME', 'zkpg_election_script' LANGUAGE C VOLATILE STRICT;
+	AS '$libdir/zkpg_test', 'zkpg_election_script' LANGUAGE C VOLATILE STRICT;
 REVOKE EXECUTE ON FUNCTION zkpg.election_script(text) FROM PUBLIC;
 
 -- Peers call each other here (superusers and members of zkpg_peer only).

@@ -21,7 +21,7 @@
  * limit, bad modes, versions and TTLs.  Superusers only.
  *
  * IDENTIFICATION
- *	  src/pipeline_check.c
+ *	  src/test/pipeline_check.c
  *
  *-------------------------------------------------------------------------
  */

@@ -21,7 +21,7 @@
  * and the decision once there is one.
  *
  * IDENTIFICATION
- *	  src/election_script.c
+ *	  src/test/election_script.c
  *
  *-------------------------------------------------------------------------
  */

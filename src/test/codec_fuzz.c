@@ -17,7 +17,7 @@
  * only.
  *
  * IDENTIFICATION
- *	  src/codec_fuzz.c
+ *	  src/test/codec_fuzz.c
  *
  *-------------------------------------------------------------------------
  */
