@@ -554,11 +554,11 @@ prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out)
 }
 
 /*
- * zk_counter_add (recipe_naming.c): add op->counter to the decimal integer that
- * is the node's data, as decided so far, so that concurrent adds never
- * retry; a missing node is created holding the delta (its parent must
- * exist).  The txn is a setData that says the value (ZK_OP_COUNTER), or a
- * create.
+ * zk_counter_add (recipe_naming.c): add op->counter to the decimal
+ * integer that is the node's data, as decided so far, so that concurrent
+ * adds never retry; a missing node is created holding the delta (its
+ * parent must exist).  The txn is a setData that says the value
+ * (ZK_OP_COUNTER), or a create.
  */
 static int
 prep_counter(PrepContext *pc, ZkOp *op, ZkOp *out)

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,66 @@ result_message(const PGresult *res)
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
 	return msg != NULL ? msg : PQresultErrorMessage(res);
+}
+
+/* What a load generator ran and measured, for print_run_report(). */
+typedef struct RunReport
+{
+	const char *workload;
+	int			clients;
+	int			threads;
+	int			servers;
+	int			depth;
+	const char *depth_note;		/* after the depth: " (pipeline mode)", "" */
+	int			data_bytes;
+	int			duration_s;
+	int			warmup_s;
+	const Histogram *all;
+	const ErrorTable *errors;
+	bool		csv;
+} RunReport;
+
+/*
+ * The run's line (--csv: workload,clients,threads,depth,data_bytes,
+ * duration_s,ops,errors,ops_per_s,p50_ms,p90_ms,p99_ms,max_ms,mean_ms,
+ * error_detail) or its summary, the same for zkbench and zkcbench so that
+ * test/bench/run_side_by_side.sh reads both alike.
+ */
+static inline void
+print_run_report(const RunReport *r)
+{
+	const Histogram *all = r->all;
+	double		secs = r->duration_s;
+	double		mean = all->count ? (double) all->sum_us / all->count / 1000.0 : 0.0;
+	uint64_t	failed = 0;
+	char		errtext[1024];
+
+	for (int i = 0; i < r->errors->n; i++)
+		failed += r->errors->e[i].count;
+	format_errors(r->errors, errtext, sizeof(errtext), r->csv ? ";" : ", ",
+				  r->csv ? ":" : " ");
+	if (r->csv)
+	{
+		printf("%s,%d,%d,%d,%d,%d,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%s\n",
+			   r->workload, r->clients, r->threads, r->depth, r->data_bytes,
+			   r->duration_s, all->count, failed, all->count / secs,
+			   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
+			   hist_percentile_ms(all, 0.99), all->max_us / 1000.0, mean, errtext);
+		return;
+	}
+	printf("workload:   %s\n", r->workload);
+	printf("clients:    %d (%d threads, %d server%s)\n", r->clients, r->threads,
+		   r->servers, r->servers == 1 ? "" : "s");
+	printf("depth:      %d%s\n", r->depth, r->depth_note);
+	printf("data:       %d bytes\n", r->data_bytes);
+	printf("duration:   %d s (warmup %d s)\n", r->duration_s, r->warmup_s);
+	printf("ops:        %" PRIu64 "\n", all->count);
+	printf("errors:     %" PRIu64 "%s%s%s\n", failed,
+		   failed ? " (" : "", failed ? errtext : "", failed ? ")" : "");
+	printf("ops/s:      %.1f\n", all->count / secs);
+	printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n",
+		   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
+		   hist_percentile_ms(all, 0.99), all->max_us / 1000.0, mean);
 }
 
 #endif							/* ZKPG_BENCHSTATS_H */

@@ -732,9 +732,7 @@ report(Worker *workers)
 	Histogram  *kind_hist = calloc(NUM_OP_KINDS, sizeof(Histogram));
 	Histogram  *all = calloc(1, sizeof(Histogram));
 	ErrorTable *errors = calloc(1, sizeof(ErrorTable));
-	uint64_t	failed = 0;
 	double		secs = (double) duration_s;
-	char		errtext[1024];
 
 	if (kind_hist == NULL || all == NULL || errors == NULL)
 		fatal("out of memory");
@@ -748,38 +746,27 @@ report(Worker *workers)
 	for (int k = 0; k < NUM_OP_KINDS; k++)
 		hist_merge(all, &kind_hist[k]);
 
-	/* the table also holds the operations of lost connections */
-	for (int i = 0; i < errors->n; i++)
-		failed += errors->e[i].count;
+	/* the error table also counts the operations of lost connections */
+	{
+		RunReport	report = {
+			.workload = workload_names[workload],
+			.clients = nclients,
+			.threads = nthreads,
+			.servers = nconninfos,
+			.depth = depth,
+			.depth_note = depth > 1 ? " (pipeline mode)" : "",
+			.data_bytes = data_bytes,
+			.duration_s = duration_s,
+			.warmup_s = warmup_s,
+			.all = all,
+			.errors = errors,
+			.csv = csv_output,
+		};
 
-	if (csv_output)
-	{
-		format_errors(errors, errtext, sizeof(errtext), ";", ":");
-		printf("%s,%d,%d,%d,%d,%d,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%s\n",
-			   workload_names[workload], nclients, nthreads, depth, data_bytes,
-			   duration_s, all->count, failed, all->count / secs,
-			   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
-			   hist_percentile_ms(all, 0.99), all->max_us / 1000.0,
-			   all->count ? (double) all->sum_us / all->count / 1000.0 : 0.0,
-			   errtext);
+		print_run_report(&report);
 	}
-	else
+	if (!csv_output)
 	{
-		format_errors(errors, errtext, sizeof(errtext), ", ", " ");
-		printf("workload:   %s\n", workload_names[workload]);
-		printf("clients:    %d (%d threads, %d server%s)\n", nclients, nthreads,
-			   nconninfos, nconninfos == 1 ? "" : "s");
-		printf("depth:      %d%s\n", depth, depth > 1 ? " (pipeline mode)" : "");
-		printf("data:       %d bytes\n", data_bytes);
-		printf("duration:   %d s (warmup %d s)\n", duration_s, warmup_s);
-		printf("ops:        %" PRIu64 "\n", all->count);
-		printf("errors:     %" PRIu64 "%s%s%s\n", failed,
-			   failed ? " (" : "", errtext, failed ? ")" : "");
-		printf("ops/s:      %.1f\n", all->count / secs);
-		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n",
-			   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
-			   hist_percentile_ms(all, 0.99), all->max_us / 1000.0,
-			   all->count ? (double) all->sum_us / all->count / 1000.0 : 0.0);
 		if (workload == WL_MIXED)
 		{
 			for (int k = OP_SET; k <= OP_GET; k++)

@@ -381,8 +381,6 @@ main(int argc, char **argv)
 	struct pollfd setup_pfd;
 	Histogram  *all;
 	ErrorTable *errors;
-	uint64_t	failed = 0;
-	char		errtext[1024];
 	bool		abort_run = false;
 	int			opt;
 
@@ -522,35 +520,23 @@ main(int argc, char **argv)
 			errors_merge(errors, &c->errors);
 			zookeeper_close(c->zh);
 		}
-	for (int i = 0; i < errors->n; i++)
-		failed += errors->e[i].count;
-
-	format_errors(errors, errtext, sizeof(errtext), csv_output ? ";" : ", ",
-				  csv_output ? ":" : " ");
-	if (csv_output)
-		printf("%s,%d,%d,%d,%d,%d,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%s\n",
-			   workload_names[workload], nclients, nthreads, depth, data_bytes,
-			   duration_s, all->count, failed, (double) all->count / duration_s,
-			   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
-			   hist_percentile_ms(all, 0.99), all->max_us / 1000.0,
-			   all->count ? (double) all->sum_us / all->count / 1000.0 : 0.0,
-			   errtext);
-	else
 	{
-		printf("workload:   %s\n", workload_names[workload]);
-		printf("clients:    %d (%d threads, %d server%s)\n", nclients, nthreads,
-			   nservers, nservers == 1 ? "" : "s");
-		printf("depth:      %d\n", depth);
-		printf("data:       %d bytes\n", data_bytes);
-		printf("duration:   %d s (warmup %d s)\n", duration_s, warmup_s);
-		printf("ops:        %" PRIu64 "\n", all->count);
-		printf("errors:     %" PRIu64 "%s%s%s\n", failed,
-			   failed ? " (" : "", failed ? errtext : "", failed ? ")" : "");
-		printf("ops/s:      %.1f\n", (double) all->count / duration_s);
-		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n",
-			   hist_percentile_ms(all, 0.50), hist_percentile_ms(all, 0.90),
-			   hist_percentile_ms(all, 0.99), all->max_us / 1000.0,
-			   all->count ? (double) all->sum_us / all->count / 1000.0 : 0.0);
+		RunReport	report = {
+			.workload = workload_names[workload],
+			.clients = nclients,
+			.threads = nthreads,
+			.servers = nservers,
+			.depth = depth,
+			.depth_note = "",
+			.data_bytes = data_bytes,
+			.duration_s = duration_s,
+			.warmup_s = warmup_s,
+			.all = all,
+			.errors = errors,
+			.csv = csv_output,
+		};
+
+		print_run_report(&report);
 	}
 	return all->count > 0 ? 0 : 1;
 }
