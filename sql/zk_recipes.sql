@@ -306,6 +306,9 @@ SELECT zk_test_sqlstate($$SELECT zk_counter_add('/recipes/counter_max')$$);
 SELECT zk_test_sqlstate($$SELECT zk_counter_add('/recipes/counter', NULL)$$) AS null_delta;
 SELECT zk_create('/recipes/counter_space', ' 5');
 SELECT zk_test_sqlstate($$SELECT zk_counter_add('/recipes/counter_space')$$) AS leading_space;
+-- a counter's text has at most 20 bytes, leading zeros or not
+SELECT zk_create('/recipes/counter_long', '000000000000000000001');
+SELECT zk_test_sqlstate($$SELECT zk_counter_add('/recipes/counter_long')$$) AS too_long;
 
 --
 -- The registry: ephemeral path/member nodes; ZK110 for a member that exists.

@@ -50,10 +50,9 @@
 /*
  * What a change record knows of its node's data: only a counter op reads
  * data as decided, so a record keeps a copy only of data small enough to
- * be a counter's decimal text; other data is "not a counter".
+ * be a counter's decimal text (ZK_COUNTER_TEXT_MAX); other data is "not a
+ * counter".
  */
-#define COUNTER_TEXT_MAX	20	/* strlen("-9223372036854775808") */
-
 typedef enum RecordData
 {
 	DATA_IN_TREE,				/* no decided txn changed it: the tree's */
@@ -69,7 +68,7 @@ typedef struct ChangeRecord
 	ZkNode		node;			/* acl allocated in prep_cxt */
 	RecordData	data_state;
 	int			small_len;
-	char		small_data[COUNTER_TEXT_MAX];
+	char		small_data[ZK_COUNTER_TEXT_MAX];
 } ChangeRecord;
 
 typedef struct SessionEntry
@@ -303,7 +302,7 @@ view_set_data(const char *path, const char *data, int len)
 	ChangeRecord *rec = hash_search(outstanding, path, HASH_FIND, NULL);
 
 	Assert(rec != NULL);
-	if (len <= COUNTER_TEXT_MAX)
+	if (len <= ZK_COUNTER_TEXT_MAX)
 	{
 		rec->data_state = DATA_SMALL;
 		rec->small_len = len;
@@ -316,7 +315,7 @@ view_set_data(const char *path, const char *data, int len)
 
 /*
  * path's node as decided so far, and its data into text (NUL-terminated)
- * when it has at most COUNTER_TEXT_MAX bytes; *len is -1 when it has more.
+ * when it has at most ZK_COUNTER_TEXT_MAX bytes; *len is -1 when it has more.
  */
 static bool
 view_get_small_data(const char *path, ZkNode *node, char *text, int *len)
@@ -349,7 +348,7 @@ view_get_small_data(const char *path, ZkNode *node, char *text, int *len)
 		node->data = data;
 		node->data_len = data_len;
 	}
-	if (node->data_len <= COUNTER_TEXT_MAX)
+	if (node->data_len <= ZK_COUNTER_TEXT_MAX)
 	{
 		*len = node->data_len;
 		if (node->data_len > 0)
@@ -553,6 +552,27 @@ prep_setdata(PrepContext *pc, ZkOp *op, ZkOp *out)
 	return ZK_OK;
 }
 
+bool
+ZkCounterParse(const char *data, int len, int64 *value)
+{
+	char		text[ZK_COUNTER_TEXT_MAX + 1];
+	char	   *end;
+
+	*value = 0;
+	if (len == 0)
+		return true;
+	if (len > ZK_COUNTER_TEXT_MAX)
+		return false;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (!(isdigit((unsigned char) text[0]) ||
+		  (text[0] == '-' && isdigit((unsigned char) text[1]))))
+		return false;
+	errno = 0;
+	*value = strtoll(text, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
 /*
  * zk_counter_add (recipe_naming.c): add op->counter to the decimal
  * integer that is the node's data, as decided so far, so that concurrent
@@ -564,8 +584,7 @@ static int
 prep_counter(PrepContext *pc, ZkOp *op, ZkOp *out)
 {
 	ZkNode		node;
-	char		text[COUNTER_TEXT_MAX + 1];
-	char	   *end;
+	char		text[ZK_COUNTER_TEXT_MAX + 1];
 	int			len;
 	int64		value;
 
@@ -592,20 +611,8 @@ prep_counter(PrepContext *pc, ZkOp *op, ZkOp *out)
 		!ZkAclPermits(node.nacl, node.acl, ZK_PERM_WRITE, &pc->req->auth))
 		return ZK_ERR_NOAUTH;
 
-	/* as counter_value() in recipes.c reads it: no data is 0 */
-	if (len < 0)
+	if (len < 0 || !ZkCounterParse(text, len, &value))
 		return ZK_ERR_BADARGUMENTS;
-	value = 0;
-	if (len > 0)
-	{
-		if (!(isdigit((unsigned char) text[0]) ||
-			  (text[0] == '-' && isdigit((unsigned char) text[1]))))
-			return ZK_ERR_BADARGUMENTS;
-		errno = 0;
-		value = strtoll(text, &end, 10);
-		if (errno != 0 || *end != '\0')
-			return ZK_ERR_BADARGUMENTS;
-	}
 	if ((op->counter > 0 && value > PG_INT64_MAX - op->counter) ||
 		(op->counter < 0 && value < PG_INT64_MIN - op->counter))
 		return ZK_ERR_BADARGUMENTS;

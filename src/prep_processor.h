@@ -17,6 +17,15 @@
 #include "zkpg.h"
 
 /* called by the leader (quorum_peer.c), inside a transaction */
+/*
+ * A counter's data (zk_counter_add, zk_next_id): the decimal text of an
+ * int64, at most ZK_COUNTER_TEXT_MAX bytes; no data reads as 0.  The rule
+ * the request processor applies, and the recipes check first.
+ */
+#define ZK_COUNTER_TEXT_MAX	20	/* strlen("-9223372036854775808") */
+
+extern bool ZkCounterParse(const char *data, int len, int64 *value);
+
 extern void ZkPrepInit(ZkTree *tree);
 extern void ZkPrepForget(void);
 extern void ZkPrepPrune(ZkZxid applied);

@@ -19,6 +19,7 @@
 #include "acl.h"
 #include "datatree.h"
 #include "path.h"
+#include "prep_processor.h"
 #include "recipe_internal.h"
 #include "request_queue.h"
 #include "sessions.h"
@@ -34,31 +35,18 @@ PG_FUNCTION_INFO_V1(zk_members);
 
 /* ---- naming service, counter ---- */
 
-/* the longest decimal int64, as prep_processor.c's COUNTER_TEXT_MAX */
-#define COUNTER_DATA_MAX	20
-
-/* The value of a counter node's data. */
+/* The value of a counter node's data (ZkCounterParse's rule). */
 static int64
 counter_value(const char *path, const ZkNode *node)
 {
-	char	   *text = pnstrdup(node->data ? node->data : "", node->data_len);
-	char	   *end;
 	int64		v;
 
-	if (node->data_len == 0)
-		return 0;
-	if (!(isdigit((unsigned char) text[0]) || (text[0] == '-' && isdigit((unsigned char) text[1]))))
+	if (!ZkCounterParse(node->data, node->data_len, &v))
 		ereport(ERROR,
 				(errcode(ERRCODE_ZK_BADARGUMENTS),
 				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("Its data is not a decimal integer.")));
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || *end != '\0' || end == text)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("Its data is not a decimal integer.")));
+				 errdetail("Its data is not a decimal integer of at most %d bytes.",
+						   ZK_COUNTER_TEXT_MAX)));
 	return v;
 }
 
@@ -78,11 +66,6 @@ counter_check(const char *path, int64 delta)
 	if (!ZkAclPermits(node.nacl, node.acl, ZK_PERM_READ, ZkMyAuth()))
 		ZkReportError(ZK_ERR_NOAUTH, path, -1, "read");
 	value = counter_value(path, &node);
-	if (node.data_len > COUNTER_DATA_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_ZK_BADARGUMENTS),
-				 errmsg("znode \"%s\" does not hold a counter", path),
-				 errdetail("A counter's data has at most %d bytes.", COUNTER_DATA_MAX)));
 	if ((delta > 0 && value > PG_INT64_MAX - delta) ||
 		(delta < 0 && value < PG_INT64_MIN - delta))
 		ereport(ERROR,
