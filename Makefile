@@ -16,6 +16,9 @@ OBJS = \
 	src/datatree.o \
 	src/prep_processor.o \
 	src/txnlog.o \
+	src/session_tracker.o \
+	src/container_manager.o \
+	src/sync_processor.o \
 	src/quorum_peer.o \
 	src/applier.o \
 	src/zk_functions.o \
@@ -28,6 +31,8 @@ OBJS = \
 	src/learner.o \
 	src/snap.o \
 	src/peer_transport.o \
+	src/peer_messages.o \
+	src/replication.o \
 	src/peer_functions.o \
 	src/recipes.o \
 	src/recipe_locks.o \

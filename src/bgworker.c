@@ -94,3 +94,23 @@ ZkWorkerWaitForExtension(void)
 		ZkWorkerCheckSignals();
 	}
 }
+
+/*
+ * Stay idle and never serve: a configuration the operator must fix.
+ * zkpg.status says why (reason), as the log did.
+ */
+void
+ZkWorkerIdle(const char *reason)
+{
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	ZkSetServingLocked(ZK_STATE_STARTING, false);
+	ZkShmem->leader_id = -1;
+	LWLockRelease(ZkShmem->state_lock);
+	ZkSetNotServingReason(reason, false);
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		ZkWorkerCheckSignals();
+	}
+}

@@ -14,6 +14,7 @@
 extern void ZkWorkerStart(const char *name);
 extern void ZkWorkerWaitForExtension(void);
 extern void ZkWorkerCheckSignals(void);
+extern void ZkWorkerIdle(const char *reason) pg_attribute_noreturn();
 
 /* worker entry points */
 extern PGDLLEXPORT void ZkQuorumPeerMain(Datum arg);

@@ -35,11 +35,20 @@
  * We step down when we have not served within zkpg.init_limit ticks, or
  * when a quorum has been silent for zkpg.sync_limit ticks.
  *
- * As the coordinator of 2PC or 3PC (twophase.c), the same phases sync the
+ * As the coordinator of 2PC or 3PC, the same phases sync the
  * participants, after a RESOLVE phase that settles what they hold in
- * doubt; we serve once every participant is ACTIVE, and a batch is
- * committed when every participant prepared it, not a quorum.  A failed
- * batch, or a participant lost, ends the role: its writers get ZK004.
+ * doubt; we serve once every participant is ACTIVE, and a batch is a round
+ * of the mode (replication.h, run by twophase.c), committed when every
+ * participant prepared it, not a quorum.  A failed round, or a
+ * participant lost, ends the role: its writers get ZK004.
+ *
+ * A standalone server runs this role too, as an ensemble of one voter:
+ * no learner, its own log its quorum, and a role that ends only when its
+ * epoch has no zxids left.
+ *
+ * ZkLead's phases: lead_discover (an epoch above a quorum's), the loop
+ * (answers, learners, serve_round, leader_tick), start_serving once a
+ * quorum acked NEWLEADER, and lead_end.
  *
  * IDENTIFICATION
  *	  src/leader.c
@@ -57,14 +66,19 @@
 
 #include "applier.h"
 #include "bgworker.h"
+#include "container_manager.h"
 #include "datatree.h"
+#include "peer_messages.h"
 #include "peer_transport.h"
 #include "prep_processor.h"
+#include "quorum_config.h"
 #include "quorum_peer.h"
+#include "replication.h"
 #include "request_queue.h"
+#include "session_tracker.h"
 #include "shmem.h"
+#include "sync_processor.h"
 #include "test_hooks.h"
-#include "twophase.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -76,9 +90,6 @@
 #define KEEP_PROPOSALS			200000
 #define KEEP_PROPOSAL_BYTES		(256 * 1024 * 1024)
 #define ZK_EPOCH_PROBE			7	/* tag value of discovery's notifications */
-
-/* 2PC and 3PC: every participant, not a quorum */
-#define TWO_PHASE (zk_replication != ZK_REPLICATION_ZAB)
 
 typedef enum LearnerPhase
 {
@@ -111,6 +122,8 @@ typedef struct Proposal
 	StringInfo	txn;
 } Proposal;
 
+static const ZkReplicationOps *mode;
+static ZkServerState lead_state;	/* LEADING, or STANDALONE */
 static Learner learners[ZK_MAX_PEERS];
 static int64 lead_epoch;
 static uint32 zxid_counter;
@@ -120,10 +133,12 @@ static ZkZxid committed;
 static bool serving;
 static int64 refused_epoch = 0; /* the highest epoch a learner had accepted */
 
+static bool closed_stale;		/* this role closed its server's stale sessions */
+static bool chores_due;			/* the tick's session expiries and container deletes */
+
 /* 2PC/3PC: what this round's answers said of the batch in flight */
-static bool tp_failed;
-static bool tp_all_yes;
-static bool tp_chores_due;
+static bool round_failed;
+static bool round_all_yes;
 
 static MemoryContext proposal_cxt = NULL;
 static List *proposals = NIL;	/* ascending */
@@ -145,12 +160,17 @@ static bool epoch_has_room(int n);
 static bool take_requests(List **requests);
 static void update_commit(void);
 static int	active_voters(TimestampTz now);
-static void take_touches(void);
 static void trim_proposals(void);
 static bool enough_voters(int n);
-static void on_two_phase_answer(ZkReceived *r);
-static void two_phase_propose(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
-static void two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy);
+static void on_in_doubt_answer(ZkReceived *r);
+static void on_round_answer(ZkReceived *r, ZkRoundOutcome outcome, bool decided);
+static void propose_round(int n, const ZkZxid *zxids, StringInfo *txns, void *arg);
+static bool settle_round(MemoryContext loop_cxt, TimestampTz now);
+static void serve_round(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy);
+static bool lead_discover(void);
+static void start_serving(MemoryContext loop_cxt);
+static bool leader_tick(TimestampTz now, TimestampTz *quorum_seen);
+static void lead_end(void);
 
 static void
 set_phase(int i, LearnerPhase phase)
@@ -194,6 +214,7 @@ quorum_accepted_epoch(int64 *highest)
 	int			i;
 
 	*highest = 0;
+	found = ZkIsQuorum(&ZkQuorum, quorum);
 	while (!found && GetCurrentTimestamp() < deadline)
 	{
 		List	   *received;
@@ -342,15 +363,21 @@ on_answer(ZkReceived *r, bool *step_down)
 	int			i = r->peer;
 	Learner    *l = &learners[i];
 	const ZkPeerAnswer *a = &r->answer;
+	ZkRoundOutcome outcome;
+	bool		decided;
 
 	if (r->inbox)
 		return;
 	if (r->answered)
 		l->heard = GetCurrentTimestamp();
-	if (TWO_PHASE && (r->type == ZK_MSG_SQL || r->type == ZK_MSG_CANCOMMIT ||
-					  (r->type == ZK_MSG_APPEND && r->value >= ZK_TP_PREPARE)))
+	if (r->type == ZK_MSG_SQL)
 	{
-		on_two_phase_answer(r);
+		on_in_doubt_answer(r);
+		return;
+	}
+	if (!mode->commits_by_quorum && mode->round_answer(r, &outcome, &decided))
+	{
+		on_round_answer(r, outcome, decided);
 		return;
 	}
 	/* an answer to a message of an earlier phase or leadership */
@@ -388,9 +415,9 @@ on_answer(ZkReceived *r, bool *step_down)
 			}
 			/*
 			 * (a learner that acked our own NEWLEADER has our epoch: ours;
-			 * a 2PC/3PC coordinator's history is the only one)
+			 * a coordinator that no election chose has the only history)
 			 */
-			if (!serving && !TWO_PHASE && l->voter && a->current_epoch != lead_epoch &&
+			if (!serving && mode->elects_leader && l->voter && a->current_epoch != lead_epoch &&
 				(a->current_epoch > (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) ||
 				 (a->current_epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
 				  a->last_logged > history_end)))
@@ -558,8 +585,8 @@ advance_learner(int i, TimestampTz now)
 			if (fresh && ZkTransportConnected(i) && ZkTransportPending(i) == 0)
 			{
 				l->role_changes = st.role_changes;
-				if (TWO_PHASE)
-					set_phase(i, ZkTwoPhaseListInDoubt(i) ? LP_RESOLVE : LP_NONE);
+				if (mode->resolves_in_doubt)
+					set_phase(i, mode->ask_in_doubt(i) ? LP_RESOLVE : LP_NONE);
 				else
 					send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
 			}
@@ -593,10 +620,15 @@ advance_learner(int i, TimestampTz now)
 static void
 propose_to_learners(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
 {
-	MemoryContext old = MemoryContextSwitchTo(proposal_cxt);
-	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext old;
+	TimestampTz now;
 	int			i;
 
+	/* standalone: no learner will ever need them */
+	if (ZkQuorum.npeers == 1)
+		return;
+	old = MemoryContextSwitchTo(proposal_cxt);
+	now = GetCurrentTimestamp();
 	for (i = 0; i < n; i++)
 	{
 		Proposal   *p = palloc(sizeof(Proposal));
@@ -653,8 +685,8 @@ update_commit(void)
 		return;
 	for (i = 0; i < ZkQuorum.npeers; i++)
 		ZkShmem->peer_acked[i] = i == ZkQuorum.my_index ? my_logged : learners[i].acked;
-	/* a 2PC/3PC batch is committed by twophase.c, on every vote */
-	if (TWO_PHASE)
+	/* a 2PC/3PC batch is committed by its round, on every vote */
+	if (!mode->commits_by_quorum)
 		return;
 	for (i = 0; i < ZkQuorum.npeers; i++)
 	{
@@ -679,30 +711,6 @@ update_commit(void)
 		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
 		if (ZkShmem->applier_latch)
 			SetLatch(ZkShmem->applier_latch);
-	}
-}
-
-/* the sessions learners reported alive */
-static void
-take_touches(void)
-{
-	static uint64 seen[ZK_MAX_PEERS];
-	TimestampTz now = GetCurrentTimestamp();
-	int			i;
-	int			k;
-
-	for (i = 0; i < ZkQuorum.npeers; i++)
-	{
-		ZkPeerTouches *t = &ZkShmem->touches[i];
-
-		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
-		if (t->seq != seen[i])
-		{
-			seen[i] = t->seq;
-			for (k = 0; k < t->n; k++)
-				ZkPrepTouchSession(t->sessions[k], now);
-		}
-		LWLockRelease(ZkShmem->state_lock);
 	}
 }
 
@@ -775,9 +783,10 @@ take_requests(List **requests)
 
 /*
  * Turn requests into txns of this epoch, proposed to the learners and
- * logged here; back in loop_cxt afterwards (the batch commits).  False,
- * with nothing done, when the epoch has no zxids left for them: the
- * leader steps down (server requests are made again by the next one).
+ * logged here (2PC, 3PC: a round begun); back in loop_cxt afterwards (the
+ * batch commits).  False, with nothing done, when the epoch has no zxids
+ * left for them: the leader steps down (server requests are made again by
+ * the next one).
  */
 static bool
 lead_batch(List *requests, MemoryContext loop_cxt)
@@ -790,13 +799,13 @@ lead_batch(List *requests, MemoryContext loop_cxt)
 			 zk_myid, (long long) lead_epoch, list_length(requests));
 		return false;
 	}
-	last = ZkPeerProcessBatch(requests, lead_epoch, &zxid_counter,
-							  TWO_PHASE ? two_phase_propose : propose_to_learners,
-							  NULL, !TWO_PHASE);
+	last = ZkSyncProcessBatch(requests, lead_epoch, &zxid_counter,
+							  mode->commits_by_quorum ? propose_to_learners : propose_round,
+							  NULL, mode->commits_by_quorum);
 
 	MemoryContextSwitchTo(loop_cxt);
 	/* a 2PC/3PC batch is logged here once every participant voted */
-	if (last != 0 && !TWO_PHASE)
+	if (last != 0 && mode->commits_by_quorum)
 		my_logged = last;
 	return true;
 }
@@ -805,86 +814,83 @@ lead_batch(List *requests, MemoryContext loop_cxt)
 static bool
 enough_voters(int n)
 {
-	if (TWO_PHASE)
+	if (!mode->commits_by_quorum)
 		return n >= ZkQuorum.nvoters;
 	return ZkIsQuorum(&ZkQuorum, n);
 }
 
-/* the answers of the two-phase rounds and of recovery */
+/*
+ * 2PC/3PC recovery: what learner i holds in doubt.  The resolutions travel
+ * ahead of the LEADERINFO (FIFO).  (In RESOLVE, nothing else of ours is in
+ * flight to it: it left NONE with an idle connection.)
+ */
 static void
-on_two_phase_answer(ZkReceived *r)
+on_in_doubt_answer(ZkReceived *r)
 {
 	int			i = r->peer;
-	Learner    *l = &learners[i];
 
-	if (r->type == ZK_MSG_SQL)
+	if (!r->answered)
+		set_phase(i, LP_NONE);
+	else if (learners[i].phase == LP_RESOLVE)
 	{
-		if (!r->answered)
-			set_phase(i, LP_NONE);
-		else if (r->value == ZK_TP_LIST_IN_DOUBT && l->phase == LP_RESOLVE)
-		{
-			/* the resolutions travel ahead of the LEADERINFO: FIFO */
-			ZkTwoPhaseResolve(i, r->text);
-			send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
-		}
-		return;
+		mode->resolve_in_doubt(i, r->text);
+		send_and_enter(i, ZK_MSG_LEADERINFO, 0, LP_DISCOVERY);
 	}
-	if (r->type == ZK_MSG_APPEND && r->value == ZK_TP_DECIDED)
+}
+
+/* a vote of the round in flight, or the ack of its decision */
+static void
+on_round_answer(ZkReceived *r, ZkRoundOutcome outcome, bool decided)
+{
+	Learner    *l = &learners[r->peer];
+
+	if (decided)
 	{
 		if (r->answered && r->answer.ok)
 			l->acked = Max(l->acked, r->answer.last_logged);
 		else
-			set_phase(i, LP_NONE);
+			set_phase(r->peer, LP_NONE);
 		return;
 	}
-	switch (ZkTwoPhaseOnAnswer(r))
-	{
-		case ZK_TP_FAILED:
-			tp_failed = true;
-			break;
-		case ZK_TP_ALL_YES:
-			tp_all_yes = true;
-			break;
-		case ZK_TP_WAITING:
-			break;
-	}
+	if (outcome == ZK_ROUND_FAILED)
+		round_failed = true;
+	else if (outcome == ZK_ROUND_ALL_YES)
+		round_all_yes = true;
 	if (!r->answered)
-		set_phase(i, LP_NONE);
+		set_phase(r->peer, LP_NONE);
 }
 
-/* ZkProposeHook of 2PC/3PC: every other voter is a participant */
+/* ZkProposeHook of 2PC/3PC: a round, in which every other voter votes */
 static void
-two_phase_propose(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
+propose_round(int n, const ZkZxid *zxids, StringInfo *txns, void *arg)
 {
 	bool		participants[ZK_MAX_PEERS] = {0};
 	int			i;
 
 	for (i = 0; i < ZkQuorum.npeers; i++)
 		participants[i] = (i != ZkQuorum.my_index && learners[i].voter);
-	ZkTwoPhaseBegin(n, zxids, txns, my_logged, lead_epoch, participants);
+	mode->begin_round(n, zxids, txns, my_logged, lead_epoch, participants);
 }
 
 /*
- * Serve as a 2PC/3PC coordinator: decide the batch in flight if its votes
- * are in, else start the next one; abort (end the role) on a failure.
+ * 2PC/3PC: decide the round in flight if its votes are in.  False when it
+ * failed, or lost a participant: the role ends (its writers get ZK004).
  */
-static void
-two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy)
+static bool
+settle_round(MemoryContext loop_cxt, TimestampTz now)
 {
-	List	   *requests = NIL;
 	int			i;
 
-	if (tp_failed || ZkTwoPhaseCheck(now) == ZK_TP_FAILED ||
-		(ZkTwoPhaseBusy() && active_voters(now) < ZkQuorum.nvoters))
+	if (round_failed || mode->check_round(now) == ZK_ROUND_FAILED ||
+		(mode->round_in_flight() && active_voters(now) < ZkQuorum.nvoters))
 	{
 		elog(LOG, "zkpg %s coordinator %d aborts its batch in flight and starts over",
-			 ZkReplicationName(zk_replication), zk_myid);
-		*step_down = true;
-		return;
+			 ZkReplicationName(mode->mode), zk_myid);
+		return false;
 	}
-	if (tp_all_yes)
+	if (round_all_yes)
 	{
-		ZkZxid		last = ZkTwoPhaseCommit();
+		ZkZxid		last = mode->commit_round();
 
 		MemoryContextSwitchTo(loop_cxt);
 		my_logged = committed = last;
@@ -895,63 +901,101 @@ two_phase_serve(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *
 			if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
 				learners[i].sent_upto = learners[i].commit_sent = last;
 	}
-	tp_failed = tp_all_yes = false;
-	if (ZkTwoPhaseBusy())
-		return;
+	round_failed = round_all_yes = false;
+	return true;
+}
 
-	if (tp_chores_due)
+/*
+ * One round of serving: (2PC, 3PC: settle the round in flight; wait while
+ * it is) the server's own requests and the clients' become the next
+ * batch, proposed and logged; then what a quorum logged is committed, and
+ * the synced learners get the batch with the commit point.
+ */
+static void
+serve_round(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy)
+{
+	List	   *requests = NIL;
+	int			i;
+
+	if (!mode->commits_by_quorum)
 	{
-		requests = ZkPeerHousekeeping();
-		tp_chores_due = false;
+		if (!settle_round(loop_cxt, now))
+		{
+			*step_down = true;
+			return;
+		}
+		if (mode->round_in_flight())
+			goto done;
+	}
+	if (!closed_stale)
+	{
+		requests = ZkSessionTrackerStaleCloses();
+		closed_stale = true;
+	}
+	if (chores_due)
+	{
+		requests = list_concat(requests, ZkSessionTrackerTick(now));
+		requests = list_concat(requests, ZkContainerManagerTick(now));
+		chores_due = false;
 	}
 	if (!take_requests(&requests))
 	{
-		elog(LOG, "zkpg coordinator %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
+		elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
 		*step_down = true;
 		return;
 	}
-	if (requests == NIL)
-		return;
-	if (active_voters(now) < ZkQuorum.nvoters)
+	if (requests != NIL)
 	{
-		/* two-phase commit needs every participant */
-		elog(LOG, "zkpg %s coordinator %d lost a participant; starting over",
-			 ZkReplicationName(zk_replication), zk_myid);
-		*step_down = true;
-		return;
+		if (!mode->commits_by_quorum && !enough_voters(active_voters(now)))
+		{
+			/* two-phase commit needs every participant */
+			elog(LOG, "zkpg %s coordinator %d lost a participant; starting over",
+				 ZkReplicationName(mode->mode), zk_myid);
+			*step_down = true;
+			return;
+		}
+		if (!lead_batch(requests, loop_cxt))
+		{
+			*step_down = true;
+			return;
+		}
+		*busy = true;
 	}
-	if (!lead_batch(requests, loop_cxt))
-		*step_down = true;
-	*busy = true;
+done:
+	update_commit();
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
+			advance_learner(i, now);
+	trim_proposals();
 }
 
-void
-ZkLead(ZkElection *election)
+/*
+ * Discovery: an epoch above every epoch a quorum of voters accepted, and
+ * every learner back at the start of its phases.  False when no quorum
+ * answered within zkpg.init_limit ticks.
+ */
+static bool
+lead_discover(void)
 {
-	MemoryContext role_cxt;
-	MemoryContext loop_cxt;
-	TimestampTz start = GetCurrentTimestamp();
-	TimestampTz quorum_seen = start;
-	TimestampTz next_tick = start;
-	bool		step_down = false;
-	bool		closed_stale = false;
 	int64		quorum_epoch;
 	int			i;
 
 	refused_epoch = Max(refused_epoch, 0);
 	ZkPausePoint("lead_start");
-	ZkPeerPublish(ZK_STATE_LEADING, false, zk_myid, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+	ZkPeerPublish(lead_state, false, zk_myid, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
 	if (!quorum_accepted_epoch(&quorum_epoch))
 	{
 		elog(LOG, "zkpg leader %d heard from no quorum within zkpg.init_limit ticks; it took no epoch",
 			 zk_myid);
 		ZkPeerPublishRoleEnded((int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
 		ZkPeerResetConnections();
-		return;
+		return false;
 	}
 	start_epoch(quorum_epoch);
-	ZkTwoPhaseStartRole();
-	tp_failed = tp_all_yes = tp_chores_due = false;
+	if (mode->start_role)
+		mode->start_role();
+	round_failed = round_all_yes = false;
+	closed_stale = chores_due = false;
 	ZkPeerResetConnections();
 	for (i = 0; i < ZkQuorum.npeers; i++)
 	{
@@ -959,14 +1003,122 @@ ZkLead(ZkElection *election)
 		learners[i].voter = !ZkQuorum.peers[i].observer;
 		set_phase(i, LP_NONE);
 	}
-	ZkPeerPublish(ZK_STATE_LEADING, false, zk_myid, lead_epoch);
+	ZkPeerPublish(lead_state, false, zk_myid, lead_epoch);
 	/* nothing queued under an earlier role may be decided in this one */
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
 	elog(LOG, "zkpg leader %d starts epoch %lld at zxid 0x%llx",
 		 zk_myid, (long long) lead_epoch, (unsigned long long) history_end);
+	return true;
+}
 
-	role_cxt = CurrentMemoryContext;
+/*
+ * NEWLEADER acked by a quorum: our whole history is committed; serve once
+ * the applier has applied it, so that the request processor reads a tree
+ * that holds it.
+ */
+static void
+start_serving(MemoryContext loop_cxt)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	(void) ZkLogLockEpochs();
+	ZkLogSetState(ZK_STATE_CURRENT_EPOCH, lead_epoch);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pg_atomic_write_u64(&ZkShmem->current_epoch, (uint64) lead_epoch);
+	if (history_end > committed)
+	{
+		committed = history_end;
+		pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
+		if (ZkShmem->applier_latch)
+			SetLatch(ZkShmem->applier_latch);
+	}
+	while (!ZkWaitForApplied(history_end,
+							 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 100)))
+		ZkWorkerCheckSignals();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ZkPrepInit(ZkTreeMain());
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(loop_cxt);
+	serving = true;
+	ZkPeerPublish(lead_state, true, zk_myid, lead_epoch);
+	if (lead_state == ZK_STATE_STANDALONE)
+		elog(LOG, "zkpg serving as a standalone server, epoch %lld", (long long) lead_epoch);
+	else
+		elog(LOG, "zkpg leader %d serves epoch %lld", zk_myid, (long long) lead_epoch);
+}
+
+/*
+ * Once a tick: step down if a quorum has been silent for zkpg.sync_limit
+ * ticks (returns false); while serving, purge the log and make the
+ * session and container chores due.
+ */
+static bool
+leader_tick(TimestampTz now, TimestampTz *quorum_seen)
+{
+	ZkZxid		bound = my_logged;
+	int			i;
+
+	if (enough_voters(active_voters(now)))
+		*quorum_seen = now;
+	else if (serving &&
+			 TimestampDifferenceExceeds(*quorum_seen, now, (long) zk_sync_limit * zk_tick_ms))
+	{
+		elog(LOG, "zkpg leader %d lost its quorum; stepping down", zk_myid);
+		return false;
+	}
+	if (!serving)
+		return true;
+
+	/*
+	 * Keep what a synced learner may still need; for 2PC/3PC, what any
+	 * participant may hold in doubt: our log is the record of our
+	 * decisions.
+	 */
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (i != ZkQuorum.my_index &&
+			(learners[i].phase != LP_NONE || mode->resolves_in_doubt))
+			bound = Min(bound, learners[i].acked);
+	ZkSyncPurgeLog(bound);
+	chores_due = true;
+	return true;
+}
+
+/* step down: nothing we decided is committed by us any longer */
+static void
+lead_end(void)
+{
+	serving = false;
+	if (mode->end_role)
+		mode->end_role();
+	ZkPeerPublishRoleEnded(lead_epoch);
+	ZkDiscardRequests();
+	ZkFailWaitingRequests();
+}
+
+/*
+ * Lead until the role ends (state: LEADING, or STANDALONE for an ensemble
+ * of one, which replicates by nothing but its own log).
+ */
+void
+ZkLead(ZkServerState state)
+{
+	MemoryContext role_cxt = CurrentMemoryContext;
+	MemoryContext loop_cxt;
+	TimestampTz start;
+	TimestampTz quorum_seen;
+	TimestampTz next_tick;
+	bool		step_down = false;
+	int			i;
+
+	lead_state = state;
+	mode = state == ZK_STATE_STANDALONE ? ZkReplicationOf(ZK_REPLICATION_ZAB) : ZkReplication();
+	if (!lead_discover())
+		return;
+	start = quorum_seen = next_tick = GetCurrentTimestamp();
 	loop_cxt = AllocSetContextCreate(role_cxt, "zkpg leader loop",
 									 ALLOCSET_DEFAULT_SIZES);
 	while (!step_down)
@@ -991,131 +1143,27 @@ ZkLead(ZkElection *election)
 				advance_learner(i, now);
 
 		if (!serving && enough_voters(active_voters(now)))
-		{
-			/* NEWLEADER acked by a quorum: our whole history is committed */
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			(void) ZkLogLockEpochs();
-			ZkLogSetState(ZK_STATE_CURRENT_EPOCH, lead_epoch);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			pg_atomic_write_u64(&ZkShmem->current_epoch, (uint64) lead_epoch);
-			if (history_end > committed)
-			{
-				committed = history_end;
-				pg_atomic_write_u64(&ZkShmem->committed_zxid, (uint64) committed);
-				if (ZkShmem->applier_latch)
-					SetLatch(ZkShmem->applier_latch);
-			}
-			/* the request processor reads a tree that holds the history */
-			while (!ZkWaitForApplied(history_end,
-									 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 100)))
-				ZkWorkerCheckSignals();
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			ZkPrepInit(ZkTreeMain());
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			MemoryContextSwitchTo(loop_cxt);
-			serving = true;
-			ZkPeerPublish(ZK_STATE_LEADING, true, zk_myid, lead_epoch);
-			elog(LOG, "zkpg leader %d serves epoch %lld", zk_myid, (long long) lead_epoch);
-		}
+			start_serving(loop_cxt);
 		if (!serving &&
 			TimestampDifferenceExceeds(start, now, (long) zk_init_limit * zk_tick_ms))
 		{
 			elog(LOG, "zkpg leader %d found no quorum within zkpg.init_limit ticks", zk_myid);
 			break;
 		}
-
-		if (serving && TWO_PHASE)
-		{
-			if (!closed_stale)
-			{
-				List	   *closes = ZkPeerStaleSessionCloses();
-
-				closed_stale = true;
-				if (closes != NIL)
-				{
-					if (!lead_batch(closes, loop_cxt))
-						break;
-					busy = true;
-				}
-			}
-			else
-				two_phase_serve(loop_cxt, now, &step_down, &busy);
-			update_commit();
-			for (i = 0; i < ZkQuorum.npeers; i++)
-				if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
-					advance_learner(i, now);
-		}
-		else if (serving)
-		{
-			List	   *requests = NIL;
-
-			if (!closed_stale)
-			{
-				requests = ZkPeerStaleSessionCloses();
-				closed_stale = true;
-			}
-			if (!take_requests(&requests))
-			{
-				elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
-				break;
-			}
-			if (requests != NIL)
-			{
-				if (!lead_batch(requests, loop_cxt))
-					break;
-				busy = true;
-			}
-			update_commit();
-			for (i = 0; i < ZkQuorum.npeers; i++)
-				if (i != ZkQuorum.my_index && learners[i].phase == LP_ACTIVE)
-					advance_learner(i, now);
-			trim_proposals();
-		}
-
-		if (now >= next_tick)
+		if (serving)
+			serve_round(loop_cxt, now, &step_down, &busy);
+		if (!step_down && now >= next_tick)
 		{
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
-			if (enough_voters(active_voters(now)))
-				quorum_seen = now;
-			else if (serving &&
-					 TimestampDifferenceExceeds(quorum_seen, now, (long) zk_sync_limit * zk_tick_ms))
-			{
-				elog(LOG, "zkpg leader %d lost its quorum; stepping down", zk_myid);
+			if (!leader_tick(now, &quorum_seen))
 				break;
-			}
-			if (serving)
-			{
-				List	   *chores;
-				ZkZxid		bound = my_logged;
-
-				/*
-				 * Keep what a synced learner may still need; for 2PC/3PC,
-				 * what any participant may hold in doubt: our log is the
-				 * record of our decisions.
-				 */
-				for (i = 0; i < ZkQuorum.npeers; i++)
-					if (i != ZkQuorum.my_index && (learners[i].phase != LP_NONE || TWO_PHASE))
-						bound = Min(bound, learners[i].acked);
-				ZkPeerPurgeLog(bound);
-				take_touches();
-				if (TWO_PHASE)
-					tp_chores_due = true;
-				else
-				{
-					chores = ZkPeerHousekeeping();
-					if (chores != NIL && !lead_batch(chores, loop_cxt))
-						break;
-				}
-			}
+			/* the chores made due go out at once */
+			busy |= chores_due;
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_cxt);
 
-		if (serving && !busy)
+		if (serving && !busy && !step_down)
 		{
 			/* nothing queued: sleep until a request, an answer or the tick */
 			List	   *more;
@@ -1130,12 +1178,7 @@ ZkLead(ZkElection *election)
 		}
 	}
 
-	/* step down: nothing we decided is committed by us any longer */
-	serving = false;
-	ZkTwoPhaseForget();
-	ZkPeerPublishRoleEnded(lead_epoch);
-	ZkDiscardRequests();
-	ZkFailWaitingRequests();
+	lead_end();
 	/* a break leaves the loop in loop_cxt */
 	MemoryContextSwitchTo(role_cxt);
 	MemoryContextDelete(loop_cxt);

@@ -41,12 +41,16 @@
 
 #include "bgworker.h"
 #include "internal_sql.h"
+#include "peer_messages.h"
 #include "peer_transport.h"
+#include "quorum_config.h"
 #include "quorum_peer.h"
+#include "replication.h"
 #include "request_queue.h"
 #include "shmem.h"
+#include "session_tracker.h"
 #include "snap.h"
-#include "twophase.h"
+#include "sync_processor.h"
 #include "txnlog.h"
 #include "zkpg.h"
 
@@ -79,20 +83,8 @@ send_ping(void)
 {
 	ZkPeerMessage m;
 	int64	   *alive = palloc(sizeof(int64) * ZK_MAX_TOUCHES);
-	int			n = 0;
-	int			i;
+	int			n = ZkSessionsAliveHere(alive, ZK_MAX_TOUCHES);
 
-	for (i = 0; i < ZkShmem->nslots && n < ZK_MAX_TOUCHES; i++)
-	{
-		int64		sid;
-
-		LWLockAcquire(ZkShmem->slot_lock, LW_SHARED);
-		sid = ZkShmem->slots[i].session_state == ZK_SESSION_OPEN ?
-			ZkShmem->slots[i].session_id : 0;
-		LWLockRelease(ZkShmem->slot_lock);
-		if (sid != 0 && ZkSessionHolderAlive(sid))
-			alive[n++] = sid;
-	}
 	memset(&m, 0, sizeof(m));
 	m.epoch = follow_epoch;
 	m.n = n;
@@ -213,9 +205,10 @@ ZkLearn(ZkElection *election)
 		if (now >= next_tick)
 		{
 			if (serving)
-				ZkPeerPurgeLog(PG_INT64_MAX);
+				ZkSyncPurgeLog(PG_INT64_MAX);
 			/* 3PC: a participant's timeouts run whatever the coordinator does */
-			ZkTwoPhaseParticipantTick(election->leader);
+			if (ZkReplication()->participant_tick)
+				ZkReplication()->participant_tick(election->leader);
 			send_ping();
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}
@@ -243,15 +236,11 @@ ZkLearn(ZkElection *election)
 		{
 			if (!closed_stale && ZkTransportConnected(leader_index))
 			{
-				List	   *closes = ZkPeerStaleSessionCloses();
+				List	   *closes = ZkSessionTrackerStaleCloses();
 
 				closed_stale = true;
 				if (closes != NIL)
-				{
-					elog(LOG, "zkpg closing %d sessions left by the previous run",
-						 list_length(closes));
 					send_requests(closes);
-				}
 			}
 			busy = forward_requests();
 

@@ -58,6 +58,8 @@
 
 #include "quorum_config.h"
 #include "request_queue.h"
+#include "replication.h"
+#include "session_tracker.h"
 #include "shmem.h"
 #include "test_hooks.h"
 #include "txn_codec.h"
@@ -207,7 +209,7 @@ fill_position(ZkPeerAnswer *a, int64 accepted)
 	 * In 2PC and 3PC, COMMIT PREPARED makes txns logged without running
 	 * this code: read the end of the log itself.
 	 */
-	if (zk_replication != ZK_REPLICATION_ZAB)
+	if (ZkReplication()->prepared_appends)
 		pg_atomic_write_u64(&ZkShmem->last_logged_zxid, (uint64) ZkLogLastZxid());
 	a->last_logged = (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid);
 	a->applied = (ZkZxid) pg_atomic_read_u64(&ZkShmem->applied_zxid);
@@ -261,7 +263,7 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 	 * already, and the published position is durable.  No transaction
 	 * work, no fsync.
 	 */
-	if (m->n == 0 && m->flags == 0 && zk_replication == ZK_REPLICATION_ZAB &&
+	if (m->n == 0 && m->flags == 0 && !ZkReplication()->prepared_appends &&
 		m->prev_zxid == (ZkZxid) pg_atomic_read_u64(&ZkShmem->last_logged_zxid) &&
 		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch) &&
 		m->epoch == (int64) pg_atomic_read_u64(&ZkShmem->current_epoch) &&
@@ -284,7 +286,7 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 
 	if (m->flags & (ZK_APPEND_PREPARE | ZK_APPEND_DECIDED))
 	{
-		if (zk_replication == ZK_REPLICATION_ZAB)
+		if (!ZkReplication()->prepared_appends)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("zkpg peer message of two-phase commit, but this server replicates by zab")));
@@ -293,7 +295,7 @@ on_append(const ZkPeerMessage *m, ZkPeerAnswer *a)
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("zkpg prepare message outside a transaction block, or empty")));
 	}
-	if ((m->flags & ZK_APPEND_PREPARE) && zk_replication == ZK_REPLICATION_3PC)
+	if ((m->flags & ZK_APPEND_PREPARE) && ZkReplication()->promises)
 	{
 		bool		promised;
 
@@ -386,7 +388,7 @@ on_cancommit(const ZkPeerMessage *m, ZkPeerAnswer *a)
 {
 	bool		free_lock;
 
-	if (zk_replication != ZK_REPLICATION_3PC)
+	if (!ZkReplication()->promises)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("zkpg CanCommit message, but this server replicates by %s",
@@ -516,19 +518,9 @@ on_requests(const ZkPeerMessage *m, int from_id, ZkPeerAnswer *a)
 static void
 on_ping(const ZkPeerMessage *m, int from, ZkPeerAnswer *a)
 {
-	ZkPeerTouches *t = &ZkShmem->touches[from];
-	int			i;
-
 	if (!leading_epoch(m->epoch, true))
 		return;
-	/* a peer keeps alive only the sessions its backends hold */
-	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-	t->n = 0;
-	for (i = 0; i < m->n && t->n < ZK_MAX_TOUCHES; i++)
-		if (ZK_SESSION_OWNER(m->touches[i]) == m->note.from)
-			t->sessions[t->n++] = m->touches[i];
-	t->seq++;
-	LWLockRelease(ZkShmem->state_lock);
+	ZkSessionTrackerReportTouches(from, m->note.from, m->n, m->touches);
 	a->ok = true;
 }
 

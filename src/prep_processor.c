@@ -16,9 +16,10 @@
  * 3. A multi works on the records and, when an op fails, restores what it
  *	  changed (ZooKeeper's rollbackPendingChanges), so that the whole multi
  *	  becomes one error txn and nothing of it is visible to later requests.
- * 4. The live sessions are kept here too (the leader's SessionTracker):
- *	  a request of an unknown session becomes a SESSIONEXPIRED error txn,
- *	  except those of ZK_SERVER_SESSION, which the ensemble itself makes.
+ * 4. The live sessions are the session tracker's (session_tracker.c),
+ *	  restarted with the processor: a request of a session it does not
+ *	  hold becomes a SESSIONEXPIRED error txn, except those of
+ *	  ZK_SERVER_SESSION, which the ensemble itself makes.
  *
  * Every failed request still consumes a zxid as an error txn, so that the
  * results reach their waiters in order and zxids mean the same on every
@@ -44,6 +45,7 @@
 #include "path.h"
 #include "prep_processor.h"
 #include "record_check.h"
+#include "session_tracker.h"
 #include "txn_codec.h"
 #include "zkpg.h"
 
@@ -71,15 +73,6 @@ typedef struct ChangeRecord
 	char		small_data[ZK_COUNTER_TEXT_MAX];
 } ChangeRecord;
 
-typedef struct SessionEntry
-{
-	int64		session_id;		/* hash key */
-	int32		owner;
-	int32		timeout_ms;
-	TimestampTz last_seen;		/* last touch from the server holding it */
-	bool		closing;		/* its closeSession is decided */
-} SessionEntry;
-
 /* What a multi changed, to restore when one of its ops fails. */
 typedef struct UndoEntry
 {
@@ -98,7 +91,6 @@ typedef struct PrepContext
 
 static ZkTree *prep_tree = NULL;
 static HTAB *outstanding = NULL;
-static HTAB *live_sessions = NULL;
 static MemoryContext prep_cxt = NULL;
 
 static bool view_get(const char *path, ZkNode *node);
@@ -122,8 +114,6 @@ void
 ZkPrepInit(ZkTree *tree)
 {
 	HASHCTL		ctl;
-	List	   *rows;
-	ListCell   *lc;
 
 	if (prep_cxt != NULL)
 		MemoryContextDelete(prep_cxt);
@@ -137,26 +127,8 @@ ZkPrepInit(ZkTree *tree)
 	outstanding = hash_create("zkpg outstanding changes", 1024, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(SessionEntry);
-	ctl.hcxt = prep_cxt;
-	live_sessions = hash_create("zkpg live sessions", 256, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
 	prep_tree = tree;
-	rows = ZkTreeSessions(tree);
-	foreach(lc, rows)
-	{
-		ZkSessionRow *row = lfirst(lc);
-		SessionEntry *e = hash_search(live_sessions, &row->session_id, HASH_ENTER, NULL);
-
-		e->owner = row->owner;
-		e->timeout_ms = row->timeout_ms;
-		/* a new leader restarts every session's timer */
-		e->last_seen = GetCurrentTimestamp();
-		e->closing = false;
-	}
+	ZkSessionTrackerInit(ZkTreeSessions(tree));
 }
 
 /* Drop the processor's state (the pipeline check is done with its tree). */
@@ -168,46 +140,7 @@ ZkPrepForget(void)
 	prep_cxt = NULL;
 	prep_tree = NULL;
 	outstanding = NULL;
-	live_sessions = NULL;
-}
-
-/*
- * The session tracker (ZooKeeper's SessionTrackerImpl): the server that
- * holds a session touches it while the session's holder is alive.
- */
-void
-ZkPrepTouchSession(int64 session_id, TimestampTz now)
-{
-	SessionEntry *e = hash_search(live_sessions, &session_id, HASH_FIND, NULL);
-
-	if (e != NULL)
-		e->last_seen = now;
-}
-
-/*
- * Sessions not touched for their timeout, each returned once.
- */
-List *
-ZkPrepExpiredSessions(TimestampTz now)
-{
-	HASH_SEQ_STATUS seq;
-	SessionEntry *e;
-	List	   *ids = NIL;
-
-	hash_seq_init(&seq, live_sessions);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (!e->closing &&
-			TimestampDifferenceExceeds(e->last_seen, now, e->timeout_ms))
-		{
-			int64	   *id = palloc(sizeof(int64));
-
-			*id = e->session_id;
-			ids = lappend(ids, id);
-			e->closing = true;
-		}
-	}
-	return ids;
+	ZkSessionTrackerForget();
 }
 
 /*
@@ -228,28 +161,6 @@ ZkPrepPrune(ZkZxid applied)
 			hash_search(outstanding, rec->path, HASH_REMOVE, NULL);
 		}
 	}
-}
-
-/* Sessions this leader knows, owned by server owner (-1: any). */
-List *
-ZkPrepSessionsOwnedBy(int owner)
-{
-	HASH_SEQ_STATUS seq;
-	SessionEntry *e;
-	List	   *ids = NIL;
-
-	hash_seq_init(&seq, live_sessions);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (owner < 0 || e->owner == owner)
-		{
-			int64	   *id = palloc(sizeof(int64));
-
-			*id = e->session_id;
-			ids = lappend(ids, id);
-		}
-	}
-	return ids;
 }
 
 static char **
@@ -815,7 +726,7 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 			  StringInfo encoded)
 {
 	PrepContext pc;
-	SessionEntry *session;
+	bool		session_known;
 	int			err = ZK_OK;
 	int			i;
 	const char *reason;
@@ -833,23 +744,19 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 	txn->type = req->type;
 	txn->failed_index = -1;
 
-	session = hash_search(live_sessions, &req->session_id, HASH_FIND, NULL);
+	session_known = ZkSessionTrackerExists(req->session_id);
 	if (req->type == ZK_OP_CREATESESSION)
 	{
-		if (session != NULL || req->timeout_ms <= 0)
+		if (session_known || req->timeout_ms <= 0)
 			err = ZK_ERR_BADARGUMENTS;
 		else
 		{
-			session = hash_search(live_sessions, &req->session_id, HASH_ENTER, NULL);
-			session->owner = ZK_SESSION_OWNER(req->session_id);
-			session->timeout_ms = req->timeout_ms;
-			session->last_seen = now;
-			session->closing = false;
 			txn->timeout_ms = req->timeout_ms;
-			txn->owner = session->owner;
+			txn->owner = ZK_SESSION_OWNER(req->session_id);
+			ZkSessionTrackerAdd(req->session_id, txn->owner, req->timeout_ms, now);
 		}
 	}
-	else if (session == NULL && req->session_id != ZK_SERVER_SESSION)
+	else if (!session_known && req->session_id != ZK_SERVER_SESSION)
 		err = ZK_ERR_SESSIONEXPIRED;
 	else if (req->type == ZK_OP_ERROR)
 		err = req->err;			/* refused where it entered */
@@ -863,7 +770,7 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 		if (req->target_session != req->session_id &&
 			req->session_id != ZK_SERVER_SESSION && !req->auth.superuser)
 			err = ZK_ERR_NOAUTH;
-		else if (hash_search(live_sessions, &req->target_session, HASH_FIND, NULL) == NULL)
+		else if (!ZkSessionTrackerExists(req->target_session))
 			err = ZK_ERR_SESSIONEXPIRED;
 		else
 		{
@@ -927,5 +834,5 @@ ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now, ZkRecord *txn,
 	}
 	/* decided: the session's close is no longer undone */
 	if (req->type == ZK_OP_CLOSESESSION)
-		hash_search(live_sessions, &req->target_session, HASH_REMOVE, NULL);
+		ZkSessionTrackerRemove(req->target_session);
 }

@@ -31,8 +31,5 @@ extern void ZkPrepForget(void);
 extern void ZkPrepPrune(ZkZxid applied);
 extern void ZkPrepRequest(const ZkRecord *req, ZkZxid zxid, TimestampTz now,
 						  ZkRecord *txn, StringInfo encoded);
-extern List *ZkPrepSessionsOwnedBy(int owner);
-extern void ZkPrepTouchSession(int64 session_id, TimestampTz now);
-extern List *ZkPrepExpiredSessions(TimestampTz now);
 
 #endif							/* ZKPG_PREP_PROCESSOR_H */

@@ -17,6 +17,8 @@
 
 #include "quorum_config.h"
 
+ZkQuorumConfig ZkQuorum;
+
 static const char *parse_entry(char *entry, ZkPeerConfig *peer);
 static char *trim_spaces(char *s);
 
@@ -132,6 +134,20 @@ ZkParseQuorumConfig(const char *servers, int myid, ZkQuorumConfig *out)
 	if (out->my_index < 0)
 		return psprintf("zkpg.myid %d is not in zkpg.servers", myid);
 	return NULL;
+}
+
+/*
+ * A standalone server, as the leader runs it: an ensemble of one voter,
+ * itself, whose quorum is its own log.
+ */
+void
+ZkStandaloneQuorumConfig(int myid, ZkQuorumConfig *out)
+{
+	memset(out, 0, sizeof(ZkQuorumConfig));
+	out->npeers = 1;
+	out->nvoters = 1;
+	out->my_index = 0;
+	out->peers[0].id = myid;
 }
 
 /* Do n voters form a majority of the voters? */

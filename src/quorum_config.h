@@ -30,7 +30,11 @@ typedef struct ZkQuorumConfig
 	int			my_index;		/* in peers[], -1 when standalone */
 } ZkQuorumConfig;
 
+/* the peer worker's configuration (quorum_peer.c sets it) */
+extern ZkQuorumConfig ZkQuorum;
+
 extern const char *ZkParseQuorumConfig(const char *servers, int myid, ZkQuorumConfig *out);
+extern void ZkStandaloneQuorumConfig(int myid, ZkQuorumConfig *out);
 extern bool ZkIsQuorum(const ZkQuorumConfig *config, int nvoters_agreeing);
 extern const char *ZkPeerRoleFor(const char *peer_roles, int id, char **role);
 

@@ -21,6 +21,7 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "replication.h"
 #include "shmem.h"
 #include "watches.h"
 #include "zkpg.h"
@@ -132,9 +133,9 @@ ZkServerStateName(ZkServerState state)
 			return "looking";
 		case ZK_STATE_FOLLOWING:
 			/* 2PC and 3PC run the same roles under their own names */
-			return zk_replication == ZK_REPLICATION_ZAB ? "following" : "participating";
+			return ZkReplication()->following_name;
 		case ZK_STATE_LEADING:
-			return zk_replication == ZK_REPLICATION_ZAB ? "leading" : "coordinating";
+			return ZkReplication()->leading_name;
 		case ZK_STATE_OBSERVING:
 			return "observing";
 	}

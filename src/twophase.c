@@ -6,7 +6,8 @@
  *	  PostgreSQL's prepared transactions, instead of ZAB's quorum.
  *
  * The coordinator is the leader of leader.c, fixed to the lowest id (no
- * election: quorum_peer.c), and the participants are its learners: they
+ * election: quorum_peer.c), which runs these rounds through the mode's
+ * interface (replication.c), and the participants are its learners: they
  * sync with it as in ZAB (DIFF, TRUNC, SNAP), forward their writes to it,
  * and serve reads.  What differs is the broadcast of a batch, which this
  * file drives, one batch at a time:
@@ -63,7 +64,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "bgworker.h"
 #include "internal_sql.h"
+#include "peer_messages.h"
+#include "quorum_config.h"
 #include "peer_transport.h"
 #include "shmem.h"
 #include "twophase.h"
@@ -99,6 +103,7 @@ static MemoryContext batch_cxt = NULL;
 static void enter_step(BatchStep step);
 static bool send_prepares(void);
 static bool all_answered(void);
+static ZkRoundOutcome two_phase_vote(const ZkReceived *r);
 static bool send_to_participants(ZkPeerMsgType type, int64 value, ZkPeerMessage *m,
 								 const char *sql_before, const char *sql_after);
 
@@ -237,7 +242,7 @@ ZkTwoPhaseBegin(int n, const ZkZxid *zxids, StringInfo *txns, ZkZxid prev,
 	ZkTwoPhaseGid(batch.gid, zk_myid, batch.last);
 	memcpy(batch.participant, participants, sizeof(bool) * ZkQuorum.npeers);
 
-	if (zk_replication == ZK_REPLICATION_3PC)
+	if (ZkReplication()->promises)
 	{
 		ZkPeerMessage m;
 
@@ -287,40 +292,94 @@ send_prepares(void)
  * An answer to a CanCommit or a prepare of the batch in flight; answers
  * to other messages are the caller's.
  */
-ZkTwoPhaseOutcome
-ZkTwoPhaseOnAnswer(const ZkReceived *r)
+static ZkRoundOutcome
+two_phase_vote(const ZkReceived *r)
 {
 	BatchStep	expected = r->type == ZK_MSG_CANCOMMIT ? STEP_CANCOMMIT : STEP_PREPARE;
 
 	if (batch.step != expected || !batch.participant[r->peer])
-		return ZK_TP_WAITING;
+		return ZK_ROUND_WAITING;
 	if (!r->answered || !r->answer.ok)
 	{
 		elog(LOG, "zkpg %s: server %d voted no on batch %s",
 			 ZkReplicationName(zk_replication), ZkQuorum.peers[r->peer].id, batch.gid);
-		return ZK_TP_FAILED;
+		return ZK_ROUND_FAILED;
 	}
 	batch.answered[r->peer] = true;
 	if (!all_answered())
-		return ZK_TP_WAITING;
+		return ZK_ROUND_WAITING;
 	if (batch.step == STEP_CANCOMMIT)
-		return send_prepares() ? ZK_TP_WAITING : ZK_TP_FAILED;
-	return ZK_TP_ALL_YES;
+		return send_prepares() ? ZK_ROUND_WAITING : ZK_ROUND_FAILED;
+	return ZK_ROUND_ALL_YES;
 }
 
 /* a round that waits longer than the timeout fails (the notes' rule) */
-ZkTwoPhaseOutcome
+/*
+ * The answers of a round: the votes (CanCommit, the prepares) and the
+ * acks of the decision's APPEND.
+ */
+bool
+ZkTwoPhaseRoundAnswer(const ZkReceived *r, ZkRoundOutcome *outcome, bool *decided)
+{
+	*decided = false;
+	*outcome = ZK_ROUND_WAITING;
+	if (r->type == ZK_MSG_APPEND && r->value == ZK_TP_DECIDED)
+	{
+		*decided = true;
+		return true;
+	}
+	if (r->type == ZK_MSG_CANCOMMIT || (r->type == ZK_MSG_APPEND && r->value == ZK_TP_PREPARE))
+	{
+		*outcome = two_phase_vote(r);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The comparison modes need prepared transactions, and every participant
+ * votes: observers have no place in them.
+ */
+void
+ZkTwoPhaseCheckConfig(void)
+{
+	int			i;
+
+	if (max_prepared_xacts == 0)
+	{
+		ereport(LOG,
+				(errmsg("zkpg.replication = \"%s\" needs prepared transactions, but max_prepared_transactions is 0",
+						ZkReplicationName(zk_replication)),
+				 errdetail("This server will not serve requests."),
+				 errhint("Set max_prepared_transactions to at least 2 on every peer and restart the server.")));
+		ZkWorkerIdle(psprintf("zkpg.replication = \"%s\" needs max_prepared_transactions > 0",
+							  ZkReplicationName(zk_replication)));
+	}
+	for (i = 0; i < ZkQuorum.npeers; i++)
+		if (ZkQuorum.peers[i].observer)
+		{
+			ereport(LOG,
+					(errmsg("zkpg.replication = \"%s\" does not support observers (server %d)",
+							ZkReplicationName(zk_replication), ZkQuorum.peers[i].id),
+					 errdetail("Every peer is a participant in two- and three-phase commit; this server will not serve requests."),
+					 errhint("Remove \":observer\" from zkpg.servers, or use zkpg.replication = 'zab'.")));
+			ZkWorkerIdle(psprintf("zkpg.replication = \"%s\" does not support observers (server %d)",
+								  ZkReplicationName(zk_replication), ZkQuorum.peers[i].id));
+		}
+}
+
+ZkRoundOutcome
 ZkTwoPhaseCheck(TimestampTz now)
 {
 	if (batch.step == STEP_IDLE)
-		return ZK_TP_WAITING;
+		return ZK_ROUND_WAITING;
 	if (TimestampDifferenceExceeds(batch.step_since, now, ZkTwoPhaseTimeoutMs()))
 	{
 		elog(LOG, "zkpg %s: no decision on batch %s within %ld ms",
 			 ZkReplicationName(zk_replication), batch.gid, ZkTwoPhaseTimeoutMs());
-		return ZK_TP_FAILED;
+		return ZK_ROUND_FAILED;
 	}
-	return ZK_TP_WAITING;
+	return ZK_ROUND_WAITING;
 }
 
 /*
@@ -430,7 +489,7 @@ ZkTwoPhaseParticipantTick(int coordinator)
 	ZkZxid		last;
 	ZkInternalSql isql;
 
-	if (zk_replication != ZK_REPLICATION_3PC)
+	if (!ZkReplication()->promises)
 		return;
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	if (ZkShmem->promised_zxid != 0 &&

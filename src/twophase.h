@@ -12,7 +12,8 @@
 #ifndef ZKPG_TWOPHASE_H
 #define ZKPG_TWOPHASE_H
 
-#include "quorum_peer.h"
+#include "peer_messages.h"
+#include "replication.h"
 
 /* the value of an APPEND's tag (ZkPeerSend) in the two-phase rounds */
 #define ZK_TP_PREPARE	2		/* BEGIN; APPEND; PREPARE TRANSACTION */
@@ -24,20 +25,14 @@
 
 #define ZK_GID_BYTES 40
 
-typedef enum ZkTwoPhaseOutcome
-{
-	ZK_TP_WAITING,				/* votes still to come */
-	ZK_TP_ALL_YES,				/* every participant prepared: commit */
-	ZK_TP_FAILED				/* a NO, a lost call or a timeout: abort */
-} ZkTwoPhaseOutcome;
-
-/* coordinator (leader.c) */
+/* coordinator (leader.c, through replication.c) */
+extern void ZkTwoPhaseCheckConfig(void);
+extern bool ZkTwoPhaseRoundAnswer(const ZkReceived *r, ZkRoundOutcome *outcome, bool *decided);
 extern void ZkTwoPhaseStartRole(void);
 extern bool ZkTwoPhaseBusy(void);
 extern void ZkTwoPhaseBegin(int n, const ZkZxid *zxids, StringInfo *txns, ZkZxid prev,
 							int64 epoch, const bool *participants);
-extern ZkTwoPhaseOutcome ZkTwoPhaseOnAnswer(const ZkReceived *r);
-extern ZkTwoPhaseOutcome ZkTwoPhaseCheck(TimestampTz now);
+extern ZkRoundOutcome ZkTwoPhaseCheck(TimestampTz now);
 extern ZkZxid ZkTwoPhaseCommit(void);
 extern void ZkTwoPhaseForget(void);
 extern bool ZkTwoPhaseListInDoubt(int peer);

@@ -217,6 +217,27 @@ put_body(StringInfo buf, const ZkRecord *rec, bool txn)
 	}
 }
 
+/*
+ * A request of the server itself (session expiry, container deletion), as
+ * the superuser of no session, encoded.
+ */
+StringInfo
+ZkServerRequest(int type, int64 target_session, int nops, ZkOp *ops)
+{
+	StringInfo	buf = makeStringInfo();
+	ZkRecord	req;
+
+	memset(&req, 0, sizeof(req));
+	req.session_id = ZK_SERVER_SESSION;
+	req.type = type;
+	req.target_session = target_session;
+	req.nops = nops;
+	req.ops = ops;
+	req.auth.superuser = true;
+	ZkEncodeRequest(buf, &req);
+	return buf;
+}
+
 void
 ZkEncodeRequest(StringInfo buf, const ZkRecord *req)
 {

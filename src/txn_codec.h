@@ -16,6 +16,7 @@
 #include "zkpg.h"
 
 extern void ZkEncodeRequest(StringInfo buf, const ZkRecord *req);
+extern StringInfo ZkServerRequest(int type, int64 target_session, int nops, ZkOp *ops);
 extern const char *ZkDecodeRequest(const char *data, int len, ZkRecord *req);
 extern void ZkEncodeTxn(StringInfo buf, const ZkRecord *txn);
 extern const char *ZkDecodeTxn(const char *data, int len, ZkRecord *txn);
