@@ -34,6 +34,8 @@ OBJS = \
 	src/peer_messages.o \
 	src/replication.o \
 	src/peer_functions.o \
+	src/learner_receiver.o \
+	src/learner_handler.o \
 	src/recipes.o \
 	src/recipe_locks.o \
 	src/recipe_election.o \

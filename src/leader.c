@@ -907,9 +907,9 @@ settle_round(MemoryContext loop_cxt, TimestampTz now)
 
 /*
  * One round of serving: (2PC, 3PC: settle the round in flight; wait while
- * it is) the server's own requests and the clients' become the next
- * batch, proposed and logged; then what a quorum logged is committed, and
- * the synced learners get the batch with the commit point.
+ * it is) the server's own requests, if any, else the clients', become the
+ * next batch, proposed and logged; then what a quorum logged is
+ * committed, and the synced learners get the batch with the commit point.
  */
 static void
 serve_round(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy)
@@ -927,6 +927,7 @@ serve_round(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy
 		if (mode->round_in_flight())
 			goto done;
 	}
+	/* the server's own requests are a batch of their own */
 	if (!closed_stale)
 	{
 		requests = ZkSessionTrackerStaleCloses();
@@ -938,7 +939,7 @@ serve_round(MemoryContext loop_cxt, TimestampTz now, bool *step_down, bool *busy
 		requests = list_concat(requests, ZkContainerManagerTick(now));
 		chores_due = false;
 	}
-	if (!take_requests(&requests))
+	if (requests == NIL && !take_requests(&requests))
 	{
 		elog(LOG, "zkpg leader %d used up the zxids of epoch %lld", zk_myid, (long long) lead_epoch);
 		*step_down = true;

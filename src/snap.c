@@ -24,6 +24,11 @@
  * 3. After the commit, the recipes' waiters are woken and the expired
  *	  sessions' watches dropped.
  *
+ * The copy runs in the peer worker, which must stay interruptible: every
+ * libpq call to the leader is asynchronous and waits on the worker's latch
+ * and the socket (snap_connect, snap_query), as walreceiver's libpq calls
+ * do, with a deadline of its own.
+ *
  * IDENTIFICATION
  *	  src/snap.c
  *
@@ -36,13 +41,16 @@
 #include "executor/spi.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
+#include "bgworker.h"
 #include "internal_sql.h"
-#include "quorum_peer.h"
 #include "recipes.h"
 #include "request_queue.h"
 #include "shmem.h"
@@ -57,7 +65,109 @@
 static void fire_changed_watches(ZkZxid snap_zxid, List **events, MemoryContext cxt);
 static List *sessions_gone(MemoryContext cxt);
 static void check_source_leads(PGconn *conn, int leader_id, int64 snap_epoch);
+static long snap_timeout_ms(void);
 static char **text_array(Datum d, int *n);
+static bool snap_wait(PGconn *conn, bool for_write, TimestampTz deadline);
+static PGconn *snap_connect(const char *conninfo, long timeout_ms);
+static PGresult *snap_query(PGconn *conn, const char *query, int nparams,
+							const char *const *params, long timeout_ms);
+
+/*
+ * Wait until conn's socket is readable (or writable), the latch aside.
+ * False at the deadline.
+ */
+static bool
+snap_wait(PGconn *conn, bool for_write, TimestampTz deadline)
+{
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		if (left <= 0)
+			return false;
+		rc = WaitLatchOrSocket(MyLatch,
+							   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
+							   (for_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE),
+							   PQsocket(conn), left, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			ZkWorkerCheckSignals();
+		}
+		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			return true;
+	}
+}
+
+/*
+ * Connect without blocking the worker: libpq's connect_timeout does not
+ * apply to PQconnectPoll, so the deadline is ours.  NULL, logged, on
+ * failure.
+ */
+static PGconn *
+snap_connect(const char *conninfo, long timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PGconn	   *conn = PQconnectStart(conninfo);
+	PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+	{
+		if (conn)
+			PQfinish(conn);
+		return NULL;
+	}
+	while (poll != PGRES_POLLING_OK && poll != PGRES_POLLING_FAILED)
+	{
+		if (!snap_wait(conn, poll == PGRES_POLLING_WRITING, deadline))
+		{
+			PQfinish(conn);
+			return NULL;
+		}
+		poll = PQconnectPoll(conn);
+	}
+	if (poll == PGRES_POLLING_FAILED)
+	{
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
+ * One query, its result (the last, if it made several) or NULL when the
+ * connection failed or the deadline passed.  The caller checks the status.
+ */
+static PGresult *
+snap_query(PGconn *conn, const char *query, int nparams, const char *const *params,
+		   long timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PGresult   *last = NULL;
+	PGresult   *res;
+
+	if (!PQsendQueryParams(conn, query, nparams, NULL, params, NULL, NULL, 0))
+		return NULL;
+	for (;;)
+	{
+		while (PQisBusy(conn))
+		{
+			if (!snap_wait(conn, false, deadline) || !PQconsumeInput(conn))
+			{
+				PQclear(last);
+				return NULL;
+			}
+		}
+		res = PQgetResult(conn);
+		if (res == NULL)
+			return last;
+		PQclear(last);
+		last = res;
+		if (PQstatus(conn) == CONNECTION_BAD)
+			return last;
+	}
+}
 
 /* A text[] into strings. */
 static char **
@@ -178,6 +288,13 @@ sessions_gone(MemoryContext cxt)
 	return gone;
 }
 
+/* one query's deadline: as the statement_timeout the copy asks the leader for */
+static long
+snap_timeout_ms(void)
+{
+	return Max(60000L, (long) zk_init_limit * zk_tick_ms * 10);
+}
+
 /*
  * The leader we copied must still lead the epoch of its SNAP request,
  * asked now that the copy is done: else the install is abandoned.
@@ -185,10 +302,11 @@ sessions_gone(MemoryContext cxt)
 static void
 check_source_leads(PGconn *conn, int leader_id, int64 snap_epoch)
 {
-	PGresult   *res = PQexec(conn, "SELECT state, epoch FROM zkpg.status");
+	PGresult   *res = snap_query(conn, "SELECT state, epoch FROM zkpg.status", 0, NULL,
+									 snap_timeout_ms());
 	bool		leads;
 
-	leads = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	leads = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 		(strcmp(PQgetvalue(res, 0, 0), "leading") == 0 ||
 		 strcmp(PQgetvalue(res, 0, 0), "coordinating") == 0) &&
 		strtoll(PQgetvalue(res, 0, 1), NULL, 10) == snap_epoch;
@@ -222,6 +340,7 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 	List	   *wake = NIL;
 	int			nevents;
 	ListCell   *lc;
+	long		timeout = snap_timeout_ms();
 
 	/* a leader that vanishes mid-copy must not hold this worker forever */
 	conninfo = psprintf("host='%s' port=%d dbname='%s' application_name='zkpg snapshot %d' "
@@ -231,24 +350,25 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 						peer->host, peer->port, zk_database, zk_myid,
 						Max(2, zk_sync_limit * zk_tick_ms / 1000),
 						Max(10000, zk_sync_limit * zk_tick_ms),
-						Max(60000, zk_init_limit * zk_tick_ms * 10),
+						(int) snap_timeout_ms(),
 						zk_peer_conninfo ? zk_peer_conninfo : "");
-	conn = PQconnectdb(conninfo);
+	conn = snap_connect(conninfo, 1000L * Max(2, zk_sync_limit * zk_tick_ms / 1000));
 	pfree(conninfo);
-	if (PQstatus(conn) != CONNECTION_OK)
+	if (conn == NULL)
 	{
-		elog(LOG, "zkpg could not connect to leader %d for a snapshot: %s",
-			 peer->id, PQerrorMessage(conn));
-		PQfinish(conn);
+		elog(LOG, "zkpg could not connect to leader %d for a snapshot", peer->id);
 		return false;
 	}
 	/* names are qualified; the pin is for what a reader of this misses */
-	res = PQexec(conn, "SET search_path = pg_catalog, pg_temp");
+	res = snap_query(conn, "SET search_path = pg_catalog, pg_temp", 0, NULL, timeout);
 	PQclear(res);
-	res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	res = snap_query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, timeout);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto done;
 	PQclear(res);
-	res = PQexec(conn, "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'applied_zxid'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	res = snap_query(conn, "SELECT value FROM zkpg.peer_state WHERE key" ZK_EQ "'applied_zxid'",
+					 0, NULL, timeout);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto done;
 	snap_zxid = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
@@ -275,13 +395,13 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 		Datum		values[1];
 
 		params[0] = last_path;
-		res = PQexecParams(conn,
-						   "SELECT pg_catalog.json_agg(z ORDER BY path COLLATE \"C\"), "
-						   "pg_catalog.max(path COLLATE \"C\"), pg_catalog.count(*) "
-						   "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\"" ZK_GT "$1 "
-						   "ORDER BY path COLLATE \"C\" LIMIT " CppAsString2(SNAP_PAGE_ROWS) ") z",
-						   1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		res = snap_query(conn,
+						 "SELECT pg_catalog.json_agg(z ORDER BY path COLLATE \"C\"), "
+						 "pg_catalog.max(path COLLATE \"C\"), pg_catalog.count(*) "
+						 "FROM (SELECT * FROM zkpg.znode WHERE path COLLATE \"C\"" ZK_GT "$1 "
+						 "ORDER BY path COLLATE \"C\" LIMIT " CppAsString2(SNAP_PAGE_ROWS) ") z",
+						 1, params, timeout);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 			elog(ERROR, "zkpg: could not read the leader's tree: %s", PQerrorMessage(conn));
 		if (PQgetisnull(res, 0, 0))
 			break;
@@ -297,8 +417,8 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 		CHECK_FOR_INTERRUPTS();
 	}
 	PQclear(res);
-	res = PQexec(conn, "SELECT pg_catalog.json_agg(s) FROM zkpg.session s");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	res = snap_query(conn, "SELECT pg_catalog.json_agg(s) FROM zkpg.session s", 0, NULL, timeout);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		elog(ERROR, "zkpg: could not read the leader's sessions: %s", PQerrorMessage(conn));
 	if (!PQgetisnull(res, 0, 0))
 	{
@@ -312,7 +432,7 @@ ZkSnapInstall(const ZkPeerConfig *peer, int64 snap_epoch)
 			elog(ERROR, "zkpg: could not install the snapshot's sessions");
 	}
 	PQclear(res);
-	res = PQexec(conn, "COMMIT");
+	res = snap_query(conn, "COMMIT", 0, NULL, timeout);
 	PQclear(res);
 	res = NULL;
 
