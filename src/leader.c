@@ -26,7 +26,7 @@
  *
  * We serve once a quorum (us included) acked NEWLEADER: everything our log
  * held is then committed.  A batch of requests becomes txns
- * (quorum_peer.c's pipeline), is sent to every synced learner as one
+ * (sync_processor.c), is sent to every synced learner as one
  * APPEND before we log it ourselves, so that the fsyncs overlap, and up
  * to MAX_IN_FLIGHT appends travel per learner (pipelining).  A zxid is
  * committed when a quorum of ACTIVE voters and us has logged it; the

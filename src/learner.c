@@ -5,7 +5,7 @@
  *	  Observer), as this server's peer worker runs them.
  *
  * The leader drives synchronization and broadcast into this server's
- * peer_message backends (peer_functions.c): they log what it sends and
+ * peer_message backends (learner_receiver.c): they log what it sends and
  * take its commit point.  The worker's part:
  *
  * 1. Every tick, PING the leader with the sessions this server's backends
@@ -18,9 +18,12 @@
  *	  batches (REQUESTS), pipelined; their results come back as the
  *	  committed txns this server's applier applies.
  * 3. zk_sync: a SYNC message asks the leader for its committed zxid.
- * 4. SNAP: when the leader asks, copy its tree (snap.c), then look
- *	  again, and rejoin with the new position.
+ * 4. SNAP: when the leader asks, copy its tree (snap.c); the role ends,
+ *	  and this server rejoins with the new position (quorum_peer.c).
  * 5. As a 3PC participant, run its timeouts each tick (twophase.c).
+ *
+ * ZkLearn's phases, each round: learner_tick, check_synced, serve_local,
+ * take_answers, leader_gone, and take_snap.
  *
  * IDENTIFICATION
  *	  src/learner.c
@@ -30,17 +33,12 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "executor/spi.h"
-#include "catalog/pg_type.h"
-#include "libpq-fe.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "bgworker.h"
-#include "internal_sql.h"
 #include "peer_messages.h"
 #include "peer_transport.h"
 #include "quorum_config.h"
@@ -65,6 +63,28 @@ static void send_ping(void);
 static void send_requests(List *requests);
 static bool forward_requests(void);
 static int64 synced_epoch(void);
+
+/* the role this server plays to its leader, while it lasts */
+typedef struct LearnerRole
+{
+	int			leader;			/* its server id */
+	ZkServerState state;		/* FOLLOWING or OBSERVING */
+	TimestampTz start;
+	TimestampTz leader_seen;	/* its last answer that said it leads */
+	bool		serving;
+	bool		was_connected;	/* our connection to it was up once */
+	uint64		sync_sent;		/* the last zk_sync request asked of it */
+} LearnerRole;
+
+/* the sessions of the previous run are closed once, by the first role that serves */
+static bool closed_stale = false;
+
+static void learner_tick(LearnerRole *lr, TimestampTz now);
+static bool check_synced(LearnerRole *lr);
+static bool serve_local(LearnerRole *lr);
+static bool take_answers(LearnerRole *lr, List *received, TimestampTz now);
+static bool leader_gone(LearnerRole *lr, TimestampTz now);
+static bool take_snap(LearnerRole *lr, bool *snapped);
 
 static int64
 synced_epoch(void)
@@ -150,6 +170,216 @@ forward_requests(void)
 	return true;
 }
 
+/* once a tick: purge, the participant's timeouts, and the PING */
+static void
+learner_tick(LearnerRole *lr, TimestampTz now)
+{
+	if (lr->serving)
+		ZkSyncPurgeLog(PG_INT64_MAX);
+	/* 3PC: a participant's timeouts run whatever the coordinator does */
+	if (ZkReplication()->participant_tick)
+		ZkReplication()->participant_tick(lr->leader);
+	send_ping();
+}
+
+/*
+ * Synced with the leader of this epoch (we acked its NEWLEADER): serve.
+ * True when the epoch we served is no longer ours: the role ends.
+ */
+static bool
+check_synced(LearnerRole *lr)
+{
+	int64		synced = synced_epoch();
+
+	if (!lr->serving && synced > 0 &&
+		synced == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch))
+	{
+		lr->serving = true;
+		follow_epoch = synced;
+		ZkPeerPublish(lr->state, true, lr->leader, follow_epoch);
+		elog(LOG, "zkpg server %d serves as %s of leader %d, epoch %lld",
+			 zk_myid, ZkServerStateName(lr->state), lr->leader, (long long) follow_epoch);
+	}
+	else if (lr->serving && synced != follow_epoch)
+	{
+		elog(LOG, "zkpg server %d left epoch %lld", zk_myid, (long long) follow_epoch);
+		return true;
+	}
+	if (follow_epoch == 0)
+		follow_epoch = (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch);
+	return false;
+}
+
+/*
+ * Serving: forward local requests (first, once, the closes of the
+ * sessions of our previous run) and ask the leader for zk_sync.  True when
+ * requests went out (more may be queued).
+ */
+static bool
+serve_local(LearnerRole *lr)
+{
+	uint64		requested;
+	bool		busy;
+
+	if (!closed_stale && ZkTransportConnected(leader_index))
+	{
+		List	   *closes = ZkSessionTrackerStaleCloses();
+
+		closed_stale = true;
+		if (closes != NIL)
+			send_requests(closes);
+	}
+	busy = forward_requests();
+
+	/* zk_sync: ask the leader what it has committed */
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	requested = ZkShmem->sync_requested;
+	LWLockRelease(ZkShmem->state_lock);
+	if (requested > lr->sync_sent)
+	{
+		ZkPeerMessage m;
+
+		memset(&m, 0, sizeof(m));
+		m.epoch = follow_epoch;
+		if (ZkPeerSend(leader_index, ZK_MSG_SYNC, (int64) requested, &m))
+			lr->sync_sent = requested;
+	}
+	return busy;
+}
+
+/* the leader answered a zk_sync: what it had committed */
+static void
+take_sync_answer(const ZkReceived *r)
+{
+	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
+	if ((uint64) r->value > ZkShmem->sync_answered)
+	{
+		ZkShmem->sync_answered = (uint64) r->value;
+		ZkShmem->sync_zxid = Max(ZkShmem->sync_zxid, r->answer.committed);
+	}
+	LWLockRelease(ZkShmem->state_lock);
+	ConditionVariableBroadcast(&ZkShmem->sync_cv);
+}
+
+/*
+ * The leader's answers to our messages.  True when one says the leader is
+ * gone or no longer leads.
+ */
+static bool
+take_answers(LearnerRole *lr, List *received, TimestampTz now)
+{
+	bool		left = false;
+	ListCell   *lc;
+
+	foreach(lc, received)
+	{
+		ZkReceived *r = lfirst(lc);
+
+		/* answers to the election's notifications are the election's */
+		if (r->inbox || r->peer != leader_index || r->type == ZK_MSG_NOTIFICATION)
+			continue;
+		/* a SYNC the leader could not answer is asked again */
+		if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
+			lr->sync_sent = 0;
+
+		/*
+		 * Forwarded requests the leader refused (it no longer leads our
+		 * epoch, or its queue stayed full) are lost: their backends learn
+		 * at once that the outcome is unknown, instead of waiting for
+		 * zkpg.request_timeout.
+		 */
+		if (r->type == ZK_MSG_REQUESTS && r->answered && !r->answer.ok)
+		{
+			elog(LOG, "zkpg leader %d refused forwarded requests", lr->leader);
+			ZkFailWaitingRequests();
+		}
+		if (!r->answered)
+		{
+			/* a broken connection: the leader is gone, as ZooKeeper's
+			 * Follower concludes on a socket error */
+			if (!ZkTransportConnected(leader_index))
+			{
+				elog(LOG, "zkpg lost leader %d", lr->leader);
+				left = true;
+			}
+			continue;
+		}
+
+		/*
+		 * Not synced yet, our leader may still be finalizing the vote that
+		 * elects it (we decided first): wait, as ZooKeeper's Follower
+		 * keeps trying to connect, within init_limit.
+		 */
+		if (!lr->serving && r->answer.note.state == ZK_STATE_LOOKING &&
+			r->answer.note.vote.leader == lr->leader)
+			continue;
+		if (r->answer.note.state != ZK_STATE_LEADING ||
+			r->answer.note.vote.leader != lr->leader)
+		{
+			elog(LOG, "zkpg leader %d no longer leads", lr->leader);
+			left = true;
+			continue;
+		}
+		lr->leader_seen = now;
+		if (r->type == ZK_MSG_SYNC && r->answer.ok)
+			take_sync_answer(r);
+	}
+	return left;
+}
+
+/*
+ * The connection broke (EOF, reset), the leader has been silent for
+ * zkpg.sync_limit ticks, or it did not sync us within zkpg.init_limit
+ * ticks: true, the role ends.
+ */
+static bool
+leader_gone(LearnerRole *lr, TimestampTz now)
+{
+	long		limit_ms = (long) zk_sync_limit * zk_tick_ms;
+
+	if (ZkTransportConnected(leader_index))
+		lr->was_connected = true;
+	else if (lr->was_connected)
+	{
+		elog(LOG, "zkpg lost its connection to leader %d", lr->leader);
+		return true;
+	}
+	if (TimestampDifferenceExceeds(lr->leader_seen, now, limit_ms))
+	{
+		elog(LOG, "zkpg heard nothing from leader %d for %ld ms", lr->leader, limit_ms);
+		return true;
+	}
+	if (!lr->serving &&
+		TimestampDifferenceExceeds(lr->start, now, (long) zk_init_limit * zk_tick_ms))
+	{
+		elog(LOG, "zkpg leader %d did not sync this server within zkpg.init_limit ticks",
+			 lr->leader);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The leader sent us a SNAP (learner_receiver.c filed it): copy its tree.
+ * True when it did: the role ends, *snapped says whether it was installed.
+ */
+static bool
+take_snap(LearnerRole *lr, bool *snapped)
+{
+	int			snap_from;
+	int64		snap_epoch;
+
+	LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
+	snap_from = ZkShmem->snap_from;
+	snap_epoch = ZkShmem->snap_epoch;
+	LWLockRelease(ZkShmem->state_lock);
+	if (snap_from != lr->leader)
+		return false;
+	ZkPeerPublish(lr->state, false, lr->leader, follow_epoch);
+	*snapped = ZkSnapInstall(&ZkQuorum.peers[leader_index], snap_epoch);
+	return true;
+}
+
 /*
  * Follow (or observe) election->leader until the role ends.  True when it
  * ended because this server installed the leader's snapshot (it rejoins
@@ -159,21 +389,18 @@ bool
 ZkLearn(ZkElection *election)
 {
 	MemoryContext loop_cxt;
-	TimestampTz role_start = GetCurrentTimestamp();
-	TimestampTz leader_seen = role_start;
+	LearnerRole lr;
 	TimestampTz next_tick = 0;
-	long		limit_ms = (long) zk_sync_limit * zk_tick_ms;
-	ZkServerState role = election->result;
-	bool		serving = false;
-	static bool closed_stale = false;
-	uint64		sync_sent = 0;
-	bool		was_connected = false;
 	bool		snapped = false;
 	int			i;
 
+	memset(&lr, 0, sizeof(lr));
+	lr.leader = election->leader;
+	lr.state = election->result;
+	lr.start = lr.leader_seen = GetCurrentTimestamp();
 	leader_index = -1;
 	for (i = 0; i < ZkQuorum.npeers; i++)
-		if (ZkQuorum.peers[i].id == election->leader)
+		if (ZkQuorum.peers[i].id == lr.leader)
 			leader_index = i;
 	if (leader_index < 0)
 		return false;
@@ -182,7 +409,7 @@ ZkLearn(ZkElection *election)
 	LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
 	ZkShmem->snap_from = 0;
 	LWLockRelease(ZkShmem->state_lock);
-	ZkPeerPublish(role, false, election->leader, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
+	ZkPeerPublish(lr.state, false, lr.leader, (int64) pg_atomic_read_u64(&ZkShmem->current_epoch));
 	/* nothing queued under an earlier role may be decided in this one */
 	ZkDiscardRequests();
 	ZkFailWaitingRequests();
@@ -192,175 +419,26 @@ ZkLearn(ZkElection *election)
 	for (;;)
 	{
 		MemoryContext old = MemoryContextSwitchTo(loop_cxt);
-		List	   *received;
-		ListCell   *lc;
-		TimestampTz now;
+		TimestampTz now = GetCurrentTimestamp();
 		bool		busy = false;
-		bool		leader_left = false;
-		int64		synced;
-		int			snap_from;
-		int64		snap_epoch;
+		bool		left;
 
-		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
-			if (serving)
-				ZkSyncPurgeLog(PG_INT64_MAX);
-			/* 3PC: a participant's timeouts run whatever the coordinator does */
-			if (ZkReplication()->participant_tick)
-				ZkReplication()->participant_tick(election->leader);
-			send_ping();
+			learner_tick(&lr, now);
 			next_tick = TimestampTzPlusMilliseconds(now, zk_tick_ms);
 		}
-
-		/* synced with the leader of this epoch: serve */
-		synced = synced_epoch();
-		if (!serving && synced > 0 &&
-			synced == (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch))
-		{
-			serving = true;
-			follow_epoch = synced;
-			ZkPeerPublish(role, true, election->leader, follow_epoch);
-			elog(LOG, "zkpg server %d serves as %s of leader %d, epoch %lld",
-				 zk_myid, ZkServerStateName(role), election->leader, (long long) follow_epoch);
-		}
-		else if (serving && synced != follow_epoch)
-		{
-			elog(LOG, "zkpg server %d left epoch %lld", zk_myid, (long long) follow_epoch);
-			leader_left = true;
-		}
-		if (follow_epoch == 0)
-			follow_epoch = (int64) pg_atomic_read_u64(&ZkShmem->accepted_epoch);
-
-		if (serving)
-		{
-			if (!closed_stale && ZkTransportConnected(leader_index))
-			{
-				List	   *closes = ZkSessionTrackerStaleCloses();
-
-				closed_stale = true;
-				if (closes != NIL)
-					send_requests(closes);
-			}
-			busy = forward_requests();
-
-			/* zk_sync: ask the leader what it has committed */
-			{
-				uint64		requested;
-
-				LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
-				requested = ZkShmem->sync_requested;
-				LWLockRelease(ZkShmem->state_lock);
-				if (requested > sync_sent)
-				{
-					ZkPeerMessage m;
-
-					memset(&m, 0, sizeof(m));
-					m.epoch = follow_epoch;
-					if (ZkPeerSend(leader_index, ZK_MSG_SYNC, (int64) requested, &m))
-						sync_sent = requested;
-				}
-			}
-		}
-
-		received = ZkPeerWait(busy ? 0 : Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_tick)));
-		now = GetCurrentTimestamp();
-		foreach(lc, received)
-		{
-			ZkReceived *r = lfirst(lc);
-
-			/* answers to the election's notifications are the election's */
-			if (r->inbox || r->peer != leader_index || r->type == ZK_MSG_NOTIFICATION)
-				continue;
-			/* a SYNC the leader could not answer is asked again */
-			if (r->type == ZK_MSG_SYNC && (!r->answered || !r->answer.ok))
-				sync_sent = 0;
-
-			/*
-			 * Forwarded requests the leader refused (it no longer leads
-			 * our epoch, or its queue stayed full) are lost: their
-			 * backends learn at once that the outcome is unknown, instead
-			 * of waiting for zkpg.request_timeout.
-			 */
-			if (r->type == ZK_MSG_REQUESTS && r->answered && !r->answer.ok)
-			{
-				elog(LOG, "zkpg leader %d refused forwarded requests", election->leader);
-				ZkFailWaitingRequests();
-			}
-			if (!r->answered)
-			{
-				/* a broken connection: the leader is gone, as ZooKeeper's
-				 * Follower concludes on a socket error */
-				if (!ZkTransportConnected(leader_index))
-				{
-					elog(LOG, "zkpg lost leader %d", election->leader);
-					leader_left = true;
-				}
-				continue;
-			}
-			/*
-			 * Not synced yet, our leader may still be finalizing the vote
-			 * that elects it (we decided first): wait, as ZooKeeper's
-			 * Follower keeps trying to connect, within init_limit.
-			 */
-			if (!serving && r->answer.note.state == ZK_STATE_LOOKING &&
-				r->answer.note.vote.leader == election->leader)
-				continue;
-			if (r->answer.note.state != ZK_STATE_LEADING ||
-				r->answer.note.vote.leader != election->leader)
-			{
-				elog(LOG, "zkpg leader %d no longer leads", election->leader);
-				leader_left = true;
-				continue;
-			}
-			leader_seen = now;
-			if (r->type == ZK_MSG_SYNC && r->answer.ok)
-			{
-				LWLockAcquire(ZkShmem->state_lock, LW_EXCLUSIVE);
-				if ((uint64) r->value > ZkShmem->sync_answered)
-				{
-					ZkShmem->sync_answered = (uint64) r->value;
-					ZkShmem->sync_zxid = Max(ZkShmem->sync_zxid, r->answer.committed);
-				}
-				LWLockRelease(ZkShmem->state_lock);
-				ConditionVariableBroadcast(&ZkShmem->sync_cv);
-			}
-		}
-		/* the connection broke (EOF, reset): the leader is gone */
-		if (ZkTransportConnected(leader_index))
-			was_connected = true;
-		else if (was_connected && !leader_left)
-		{
-			elog(LOG, "zkpg lost its connection to leader %d", election->leader);
-			leader_left = true;
-		}
-		if (TimestampDifferenceExceeds(leader_seen, now, limit_ms))
-		{
-			elog(LOG, "zkpg heard nothing from leader %d for %ld ms", election->leader, limit_ms);
-			leader_left = true;
-		}
-		else if (!serving &&
-				 TimestampDifferenceExceeds(role_start, now, (long) zk_init_limit * zk_tick_ms))
-		{
-			elog(LOG, "zkpg leader %d did not sync this server within zkpg.init_limit ticks",
-				 election->leader);
-			leader_left = true;
-		}
-
-		LWLockAcquire(ZkShmem->state_lock, LW_SHARED);
-		snap_from = ZkShmem->snap_from;
-		snap_epoch = ZkShmem->snap_epoch;
-		LWLockRelease(ZkShmem->state_lock);
-
+		left = check_synced(&lr);
+		if (lr.serving)
+			busy = serve_local(&lr);
+		left |= take_answers(&lr, ZkPeerWait(busy ? 0 :
+											 Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_tick))),
+							 GetCurrentTimestamp());
+		if (!left)
+			left = leader_gone(&lr, GetCurrentTimestamp());
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_cxt);
-		if (snap_from == election->leader)
-		{
-			ZkPeerPublish(role, false, election->leader, follow_epoch);
-			snapped = ZkSnapInstall(&ZkQuorum.peers[leader_index], snap_epoch);
-			leader_left = true;
-		}
-		if (leader_left)
+		if (take_snap(&lr, &snapped) || left)
 			break;
 	}
 	MemoryContextDelete(loop_cxt);

@@ -16,7 +16,7 @@
 #include "nodes/pg_list.h"
 #include "zkpg.h"
 
-/* called by the leader (quorum_peer.c), inside a transaction */
+/* called by the leader (sync_processor.c), inside a transaction */
 /*
  * A counter's data (zk_counter_add, zk_next_id): the decimal text of an
  * int64, at most ZK_COUNTER_TEXT_MAX bytes; no data reads as 0.  The rule

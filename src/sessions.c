@@ -8,7 +8,8 @@
  *
  * A backend that dies without running its callbacks (kill -9) makes the
  * postmaster restart every backend; the quorum peer then closes, at its
- * start, every session this server owned (quorum_peer.c).
+ * start, every session this server owned that no backend holds
+ * (session_tracker.c, ZkSessionTrackerStaleCloses).
  *
  * The session id is myid << 56 | seq << 16 | slot, so that the applier
  * finds the slot of a txn's session without a search and ids are unique
